@@ -1,0 +1,109 @@
+package graph
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+)
+
+// BackendEnvVar is read when no backend is given explicitly. It is GoMLX's
+// own variable, so a setting meant for GoMLX programs also steers gosnn.
+const BackendEnvVar = backends.ConfigEnvVar
+
+// DefaultBackend is the pure-Go backend: it needs no cgo and no download.
+const DefaultBackend = simplego.BackendName
+
+// simplegoDefaultConfig avoids the deadlock of simplego's default worker pool
+// on 2-core machines (reference/GOMLX.md): unbounded goroutines were both
+// deadlock-free and the fastest setting measured.
+const simplegoDefaultConfig = "parallelism=-1"
+
+// BackendChoice is a resolved backend configuration.
+type BackendChoice struct {
+	// Config is the full "name:options" string handed to GoMLX.
+	Config string
+	// Source says where the choice came from: "flag", "env" or "default".
+	Source string
+}
+
+// Name is the backend's registered name ("go" or "xla").
+func (c BackendChoice) Name() string {
+	name, _, _ := strings.Cut(c.Config, ":")
+	return name
+}
+
+// ResolveBackend picks the backend configuration: an explicit value (from a
+// command-line flag) wins, then $GOMLX_BACKEND, then the pure-Go default.
+// GoMLX's own default would pick xla without falling back, which fails on a
+// machine with no PJRT plugin, so gosnn always decides itself.
+func ResolveBackend(explicit string) (BackendChoice, error) {
+	choice := BackendChoice{Config: explicit, Source: "flag"}
+	if explicit == "" {
+		if env, ok := os.LookupEnv(BackendEnvVar); ok && env != "" {
+			choice = BackendChoice{Config: env, Source: "env"}
+		} else {
+			choice = BackendChoice{Config: DefaultBackend, Source: "default"}
+		}
+	}
+	name, opts, _ := strings.Cut(choice.Config, ":")
+	known := AvailableBackends()
+	if !slices.Contains(known, name) {
+		where := "--backend"
+		if choice.Source == "env" {
+			where = "$" + BackendEnvVar
+		}
+		return BackendChoice{}, fmt.Errorf("%s=%q: unknown backend %q (available: %s)",
+			where, choice.Config, name, strings.Join(known, ", "))
+	}
+	if name == simplego.BackendName && opts == "" {
+		choice.Config = name + ":" + simplegoDefaultConfig
+	}
+	return choice, nil
+}
+
+// AvailableBackends lists the backends compiled into this binary, sorted.
+func AvailableBackends() []string {
+	names := backends.List()
+	slices.Sort(names)
+	return names
+}
+
+// NewBackend resolves and constructs a backend (see ResolveBackend).
+func NewBackend(explicit string) (backends.Backend, BackendChoice, error) {
+	choice, err := ResolveBackend(explicit)
+	if err != nil {
+		return nil, choice, err
+	}
+	if err := prepareBackend(choice); err != nil {
+		return nil, choice, err
+	}
+	var backend backends.Backend
+	err = catchPanic(func() error {
+		var err error
+		backend, err = backends.NewWithConfig(choice.Config)
+		return err
+	})
+	if err != nil {
+		return nil, choice, fmt.Errorf("backend %q: %w", choice.Config, err)
+	}
+	return backend, choice, nil
+}
+
+// catchPanic turns panics of GoMLX (which reports some configuration errors
+// by panicking) into errors.
+func catchPanic(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(error); ok {
+				err = e
+				return
+			}
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return fn()
+}

@@ -1,0 +1,5 @@
+//go:build !(((linux && amd64) || darwin) && !noxla)
+
+package graph
+
+func prepareBackend(BackendChoice) error { return nil }

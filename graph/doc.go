@@ -1,0 +1,8 @@
+// Package graph holds the spiking-network building blocks that sit directly
+// on top of GoMLX's graph package: the choice of computation backend, root
+// solvers in closed form (Lambert W), and small masked reductions over
+// padded event lists.
+//
+// Nothing here knows about neurons or data sets; packages snn, event and
+// discrete build on it.
+package graph
