@@ -1,0 +1,69 @@
+// Command gosnn trains spiking neural networks.
+//
+//	gosnn train yinyang [flags]   train on the Yin-Yang data set
+//	gosnn backends                list the compiled-in backends
+//	gosnn version                 print the versions
+//
+// Run "gosnn train -h" for the flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gosnn/gosnn/graph"
+	"github.com/gosnn/gosnn/train"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gosnn: %v\n", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError marks mistakes in the command line (exit status 2).
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+const usage = `usage: gosnn <command> [arguments]
+
+commands:
+  train <task> [flags]   train a network; tasks: yinyang
+  backends               list the compiled-in computation backends
+  version                print the versions of gosnn, GoMLX and Go`
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usagef("no command given\n%s", usage)
+	}
+	switch args[0] {
+	case "train":
+		return trainCommand(ctx, args[1:], stdout)
+	case "backends":
+		fmt.Fprintln(stdout, strings.Join(graph.AvailableBackends(), "\n"))
+		return nil
+	case "version":
+		v := train.CurrentVersions()
+		fmt.Fprintf(stdout, "gosnn %s\nGoMLX %s\n%s %s/%s\n", v.Gosnn, v.GoMLX, v.Go, v.OS, v.Arch)
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q\n%s", args[0], usage)
+}

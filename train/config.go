@@ -1,0 +1,127 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gosnn/gosnn/snn"
+)
+
+// Config is one training experiment: network, neuron, loss and optimizer
+// settings. Its JSON form is written into every results folder, so that the
+// run can be repeated from the folder alone.
+type Config struct {
+	Task   string `json:"task"`
+	Method string `json:"method"`
+	Seed   int64  `json:"seed"`
+	DType  string `json:"dtype"`
+
+	Epochs        int       `json:"epochs"`
+	BatchSize     int       `json:"batch_size"`
+	EvalBatchSize int       `json:"eval_batch_size"`
+	LearningRate  float64   `json:"learning_rate"`
+	LRStepSize    int       `json:"lr_step_size"`
+	LRGamma       float64   `json:"lr_gamma"`
+	Hidden        []int     `json:"hidden"`
+	WeightMeans   []float64 `json:"weight_means"`
+	WeightStds    []float64 `json:"weight_stds"`
+	BiasTime      float64   `json:"bias_time"`
+
+	Neuron      snn.LIF      `json:"neuron"`
+	Encoding    snn.Latency  `json:"encoding"`
+	Loss        snn.TTFSLoss `json:"loss"`
+	MaxGradNorm float64      `json:"max_grad_norm"`
+
+	// Weight bumping (fastAndDeep): after a batch in which more than
+	// MaxMissing[l] of layer l's spikes were missing, the incoming weights
+	// of that layer's silent neurons (all neurons if not targeted) grow by
+	// BumpValue, doubled while the same layer needs it batch after batch.
+	MaxMissing   []float64 `json:"max_missing"`
+	BumpValue    float64   `json:"bump_value"`
+	BumpDoubling bool      `json:"bump_doubling"`
+	BumpTargeted bool      `json:"bump_targeted"`
+}
+
+// DefaultYinYang returns fastAndDeep's yin_yang.yaml with its original
+// TTFS loss (ξ = 0.2, α = 0.005, β = 1): 4 inputs + bias -> 120 hidden + bias
+// -> 3 outputs, Adam with learning rate 0.005 decayed by 0.95 every 20
+// epochs, batch 150.
+func DefaultYinYang() Config {
+	return Config{
+		Task: "yinyang", Method: "ttfs", Seed: 1, DType: "float32",
+		Epochs: 300, BatchSize: 150, EvalBatchSize: 200,
+		LearningRate: 0.005, LRStepSize: 20, LRGamma: 0.95,
+		Hidden:      []int{120},
+		WeightMeans: []float64{1.5, 0.5}, WeightStds: []float64{0.8, 0.8},
+		BiasTime:    0.9,
+		Neuron:      snn.FastAndDeepLIF(),
+		Encoding:    snn.Latency{Early: 0.15, Late: 2.0},
+		Loss:        snn.FastAndDeepTTFSLoss(),
+		MaxGradNorm: 0.2,
+		MaxMissing:  []float64{0.3, 0.0},
+		BumpValue:   0.0005, BumpDoubling: true, BumpTargeted: true,
+	}
+}
+
+// NumLayers counts the weight layers (hidden layers plus the output layer).
+func (c Config) NumLayers() int { return len(c.Hidden) + 1 }
+
+// Validate names every field with an unusable value.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Epochs < 1 {
+		add("epochs must be >= 1, got %d", c.Epochs)
+	}
+	if c.BatchSize < 1 {
+		add("batch_size must be >= 1, got %d", c.BatchSize)
+	}
+	if c.EvalBatchSize < 1 {
+		add("eval_batch_size must be >= 1, got %d", c.EvalBatchSize)
+	}
+	if !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0) {
+		add("learning_rate must be a positive finite number, got %g", c.LearningRate)
+	}
+	if c.LRStepSize < 1 {
+		add("lr_step_size must be >= 1, got %d", c.LRStepSize)
+	}
+	if !(c.LRGamma > 0 && c.LRGamma <= 1) {
+		add("lr_gamma must be in (0, 1], got %g", c.LRGamma)
+	}
+	if c.DType != "float32" && c.DType != "float64" {
+		add("dtype must be float32 or float64, got %q", c.DType)
+	}
+	for i, n := range c.Hidden {
+		if n < 1 {
+			add("hidden[%d] must be >= 1, got %d", i, n)
+		}
+	}
+	if len(c.WeightMeans) != c.NumLayers() || len(c.WeightStds) != c.NumLayers() {
+		add("weight_means and weight_stds need %d entries (one per layer), got %d and %d",
+			c.NumLayers(), len(c.WeightMeans), len(c.WeightStds))
+	}
+	for i, s := range c.WeightStds {
+		if !(s >= 0) {
+			add("weight_stds[%d] must be >= 0, got %g", i, s)
+		}
+	}
+	if len(c.MaxMissing) != c.NumLayers() {
+		add("max_missing needs %d entries (one per layer), got %d", c.NumLayers(), len(c.MaxMissing))
+	}
+	if !(c.BumpValue >= 0) {
+		add("bump_value must be >= 0, got %g", c.BumpValue)
+	}
+	if math.IsNaN(c.BiasTime) || math.IsInf(c.BiasTime, 0) || c.BiasTime < 0 {
+		add("bias_time must be finite and >= 0, got %g", c.BiasTime)
+	}
+	for _, err := range []error{c.Neuron.Validate(), c.Encoding.Validate(), c.Loss.Validate()} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid config: %w", err)
+	}
+	return nil
+}

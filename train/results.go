@@ -1,0 +1,195 @@
+package train
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// Summary is the summary.json of a results folder: what was run, on what,
+// and how well it did.
+type Summary struct {
+	Task            string         `json:"task"`
+	Method          string         `json:"method"`
+	Status          string         `json:"status"` // "finished" or "interrupted: <reason>"
+	Seed            int64          `json:"seed"`
+	Backend         string         `json:"backend"`
+	Epochs          int            `json:"epochs"`
+	TestAccuracy    float64        `json:"test_accuracy"`
+	TestLoss        float64        `json:"test_loss"`
+	ValAccuracy     float64        `json:"val_accuracy"`
+	ValLoss         float64        `json:"val_loss"`
+	TrainAccuracy   float64        `json:"train_accuracy"`
+	TrainLoss       float64        `json:"train_loss"`
+	SecondsPerEpoch float64        `json:"seconds_per_epoch"`
+	TotalSeconds    float64        `json:"total_seconds"`
+	StartedAt       time.Time      `json:"started_at"`
+	FinishedAt      time.Time      `json:"finished_at"`
+	Versions        Versions       `json:"versions"`
+	History         []EpochMetrics `json:"history"`
+}
+
+// Versions identify the code that produced a result.
+type Versions struct {
+	Go     string `json:"go"`
+	GoMLX  string `json:"gomlx"`
+	Gosnn  string `json:"gosnn"`
+	OS     string `json:"os"`
+	Arch   string `json:"arch"`
+	NumCPU int    `json:"num_cpu"`
+}
+
+// CurrentVersions reads the versions from the binary's build information.
+func CurrentVersions() Versions {
+	v := Versions{Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, NumCPU: runtime.NumCPU(), Gosnn: "devel"}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "github.com/gomlx/gomlx" {
+				v.GoMLX = dep.Version
+			}
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				v.Gosnn = s.Value
+			}
+		}
+	}
+	return v
+}
+
+// NewRunDir creates a fresh folder root/<name>_<timestamp> for one run and
+// checks that it is writable, so that a bad --out fails before training.
+func NewRunDir(root, name string, now time.Time) (string, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("results folder %s: %w", root, err)
+	}
+	base := filepath.Join(root, name+"_"+now.Format("20060102-150405"))
+	dir := base
+	for i := 2; ; i++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("results folder %s: %w", dir, err)
+		}
+		dir = base + "_" + strconv.Itoa(i)
+	}
+	probe, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		_ = os.Remove(dir)
+		return "", fmt.Errorf("results folder %s is not writable: %w", dir, err)
+	}
+	_ = probe.Close()
+	_ = os.Remove(probe.Name())
+	return dir, nil
+}
+
+// WriteFileAtomic writes data to a temporary file in path's folder, syncs
+// it and renames it over path: readers see the old file or the new one,
+// never a half-written one.
+func WriteFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }() // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteJSON writes v as indented JSON, atomically.
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, append(data, '\n'))
+}
+
+// WriteMetricsCSV writes the per-epoch metrics as CSV, atomically.
+func WriteMetricsCSV(path string, history []EpochMetrics) error {
+	var buf csvBuffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "bumps", "seconds"})
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
+	for _, m := range history {
+		_ = w.Write([]string{strconv.Itoa(m.Epoch), f(m.TrainLoss), f(m.TrainAccuracy), f(m.ValLoss), f(m.ValAccuracy),
+			f(m.LearningRate), strconv.Itoa(m.Bumps), f(m.Seconds)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, buf)
+}
+
+type csvBuffer []byte
+
+func (b *csvBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+
+// WeightsFile is the JSON form of a network's trainable variables.
+type WeightsFile struct {
+	Variables map[string]WeightTensor `json:"variables"`
+}
+
+// WeightTensor is one variable: its shape and row-major values.
+type WeightTensor struct {
+	Shape  []int     `json:"shape"`
+	Values []float64 `json:"values"`
+}
+
+// SaveWeights writes ctx's trainable variables to path, atomically.
+func SaveWeights(ctx *mlctx.Context, path string) error {
+	out := WeightsFile{Variables: map[string]WeightTensor{}}
+	for v := range ctx.IterVariables() {
+		if !v.Trainable {
+			continue
+		}
+		value, err := v.Value()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", v.ScopeAndName(), err)
+		}
+		out.Variables[v.ScopeAndName()] = WeightTensor{Shape: value.Shape().Dimensions, Values: flatFloat64(value)}
+	}
+	return WriteJSON(path, out)
+}
+
+func flatFloat64(t *tensors.Tensor) []float64 {
+	var vals []float64
+	t.ConstFlatData(func(flat any) {
+		switch f := flat.(type) {
+		case []float32:
+			for _, x := range f {
+				vals = append(vals, float64(x))
+			}
+		case []float64:
+			vals = append(vals, f...)
+		}
+	})
+	return vals
+}
