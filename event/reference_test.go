@@ -118,9 +118,9 @@ func lambertW0(z float64) float64 {
 // ttfsCase is one randomized layer: batch samples of numIn input times and
 // [numIn, numOut] weights, flattened row-major.
 type ttfsCase struct {
-	name                  string
+	name                 string
 	batch, numIn, numOut int
-	times, weights        []float64
+	times, weights       []float64
 }
 
 // randomCase draws input times in [0, 2) (optionally on a grid, which makes

@@ -133,7 +133,7 @@ func FirstCrossing(inputTimes, weights *Node, cfg TTFS) *Node {
 	}
 	wB := InsertAxes(w, 0)
 	features := Concatenate([]*Node{Mul(InsertAxes(f1, 2), wB), Mul(InsertAxes(f2, 2), wB)}, 2) // [B, I, 2J]
-	sums := Einsum("bki,bif->bkf", ConvertDType(before, dtype), features)                      // [B, K, 2J]
+	sums := Einsum("bki,bif->bkf", ConvertDType(before, dtype), features)                       // [B, K, 2J]
 	s1 := Slice(sums, AxisRange(), AxisRange(), AxisRange(0, numOut))
 	s2 := Slice(sums, AxisRange(), AxisRange(), AxisRange(numOut, 2*numOut))
 

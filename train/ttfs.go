@@ -51,11 +51,11 @@ type Hooks struct {
 // TTFSTrainer trains a feed-forward network of TTFS layers (package event)
 // on a classification data set whose features lie in [0, 1].
 type TTFSTrainer struct {
-	cfg       Config
-	dtype     dtypes.DType
-	ctx       *mlctx.Context
-	trainStep *mlctx.Exec
-	evalStep  *mlctx.Exec
+	cfg        Config
+	dtype      dtypes.DType
+	ctx        *mlctx.Context
+	trainStep  *mlctx.Exec
+	evalStep   *mlctx.Exec
 	lrVar      *mlctx.Variable
 	numClasses int
 	numInputs  int
