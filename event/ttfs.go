@@ -17,6 +17,10 @@ import (
 // inputs and output spikes later than that count as absent.
 const DefaultHorizon = 50.0
 
+// farTime stands for "never" inside the forward pass where +Inf would turn
+// sums into NaN; it is far beyond any horizon.
+const farTime = 1e30
+
 // TTFS configures the first-spike-time math of a layer of LIF neurons.
 type TTFS struct {
 	// Neuron holds the LIF parameters; tau_mem must equal tau_syn or
@@ -113,11 +117,14 @@ func FirstCrossing(inputTimes, weights *Node, cfg TTFS) *Node {
 	rel = Where(active, rel, c(0))
 
 	// before[b,k,i]: input i belongs to the causal set that ends at input k.
-	relK := BroadcastToDims(InsertAxes(rel, 2), batch, numIn, numIn)
-	relI := BroadcastToDims(InsertAxes(rel, 1), batch, numIn, numIn)
-	activeI := BroadcastToDims(InsertAxes(active, 1), batch, numIn, numIn)
-	before := LogicalAnd(activeI, LessOrEqual(relI, relK))
-	next := ReduceMin(Where(LogicalAnd(activeI, GreaterThan(relI, relK)), relI, inf), 2) // [B, K]
+	// Inactive inputs sit at a far time, so they are never before an active
+	// input k (inactive k give no valid candidate anyway) and never "next".
+	far := c(farTime)
+	relFar := Where(active, rel, far)
+	relK := BroadcastToDims(InsertAxes(relFar, 2), batch, numIn, numIn)
+	relI := BroadcastToDims(InsertAxes(relFar, 1), batch, numIn, numIn)
+	before := LessOrEqual(relI, relK)
+	next := ReduceMin(Where(before, far, relI), 2) // [B, K]: earliest later input, or far
 
 	// Two sums over each causal set, as one batched matmul.
 	var f1, f2 *Node

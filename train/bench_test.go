@@ -1,0 +1,31 @@
+package train
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosnn/gosnn/graph"
+)
+
+// BenchmarkYinYangEpoch measures one training epoch (5000 samples, batch
+// 150, 4-120-3) plus the validation pass, on the default backend.
+func BenchmarkYinYangEpoch(b *testing.B) {
+	backend, _, err := graph.NewBackend("")
+	require.NoError(b, err)
+	trainSet, val, _, err := YinYangSplits()
+	require.NoError(b, err)
+	cfg := DefaultYinYang()
+	trainer, err := NewTTFSTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+	require.NoError(b, err)
+	cfg.Epochs = 1
+	trainer.cfg.Epochs = 1
+	_, err = trainer.Fit(context.Background(), trainSet, val, 0, Hooks{}) // compile
+	require.NoError(b, err)
+	b.ResetTimer()
+	for range b.N {
+		_, err = trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
+		require.NoError(b, err)
+	}
+}
