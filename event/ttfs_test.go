@@ -63,10 +63,33 @@ func testCases() []ttfsCase {
 	return append(cases, allTied)
 }
 
+// nearThresholdCase scales each neuron's weights so that its membrane peaks
+// just above threshold (by 1e-2 .. 1e-4 relative): V̇ at the crossing is
+// small and the gradient large, the hard case for any gradient formula.
+func nearThresholdCase(p snn.LIF) ttfsCase {
+	rng := rand.New(rand.NewPCG(5, 6))
+	c := randomCase(rng, "near threshold", 2, 4, 6, 0, 0, 1.0, 0.3)
+	margins := []float64{1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 1e-2}
+	// Weights are shared by the samples: tune on sample 0; sample 1 stays random.
+	times := c.sample(0)
+	for j := range c.numOut {
+		col := c.column(j)
+		peak := 0.0
+		for s := 0.0; s < 10; s += 1e-4 {
+			peak = math.Max(peak, membrane(p, s, times, col))
+		}
+		scale := (p.Threshold - p.Leak) * (1 + margins[j]) / peak
+		for i := range c.numIn {
+			c.weights[i*c.numOut+j] *= scale
+		}
+	}
+	return c
+}
+
 func TestFirstSpikeTimesMatchesNumericCrossing(t *testing.T) {
 	backend := testBackend(t)
 	for _, p := range []snn.LIF{equalLIF, doubleLIF} {
-		for _, c := range testCases() {
+		for _, c := range append(testCases(), nearThresholdCase(p)) {
 			t.Run(fmt.Sprintf("%s/%s", p.Ratio(), c.name), func(t *testing.T) {
 				coef := make([]float64, c.batch*c.numOut)
 				got, _, _ := runTTFS(t, backend, c, TTFS{Neuron: p}, coef)
@@ -101,7 +124,7 @@ func TestFirstSpikeTimesGradient(t *testing.T) {
 		return out
 	}
 	for _, p := range []snn.LIF{equalLIF, doubleLIF} {
-		for _, c := range testCases() {
+		for _, c := range append(testCases(), nearThresholdCase(p)) {
 			t.Run(fmt.Sprintf("%s/%s", p.Ratio(), c.name), func(t *testing.T) {
 				cfg := TTFS{Neuron: p}
 				rng := rand.New(rand.NewPCG(3, 4))

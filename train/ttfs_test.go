@@ -1,0 +1,100 @@
+package train
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosnn/gosnn/graph"
+)
+
+func smallYinYang(t *testing.T, size int, seed uint32) *Dataset {
+	d, err := NewYinYang(DefaultYinYangOptions(size, seed))
+	require.NoError(t, err)
+	return d
+}
+
+// TestWeightBumping silences the hidden layer completely: every batch must
+// then add the bump value to its incoming weights, doubling batch after
+// batch (fastAndDeep's weight_bumping_exp), while the output layer is left
+// alone because only the first failing layer is bumped.
+func TestWeightBumping(t *testing.T) {
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	cfg := DefaultYinYang()
+	cfg.DType = "float64"
+	cfg.Epochs = 3
+	cfg.BatchSize = 10
+	cfg.WeightMeans = []float64{-5, 0.5}
+	cfg.WeightStds = []float64{0, 0}
+	d := smallYinYang(t, 10, 1)
+	trainer, err := NewTTFSTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+	require.NoError(t, err)
+	history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{})
+	require.NoError(t, err)
+	require.Len(t, history, 3)
+	for _, m := range history {
+		require.Equal(t, 1, m.Bumps)
+	}
+	hidden := trainer.Context().In("layer_0").InspectVariableInScope("weights")
+	out := trainer.Context().In("layer_1").InspectVariableInScope("weights")
+	hv, err := hidden.Value()
+	require.NoError(t, err)
+	ov, err := out.Value()
+	require.NoError(t, err)
+	want := -5 + cfg.BumpValue*(1+2+4)
+	for _, w := range tensors.MustCopyFlatData[float64](hv) {
+		require.InDelta(t, want, w, 1e-12)
+	}
+	for _, w := range tensors.MustCopyFlatData[float64](ov) {
+		require.Equal(t, 0.5, w, "output layer must not be bumped (nor trained: its loss has no gradient)")
+	}
+}
+
+// TestTrainingLearnsYinYang trains briefly and checks accuracy on held-out
+// data well above chance (1/3).
+func TestTrainingLearnsYinYang(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for several epochs")
+	}
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	trainSet, val, test, err := YinYangSplits()
+	require.NoError(t, err)
+	cfg := DefaultYinYang()
+	cfg.Epochs = 4
+	cfg.Seed = 3
+	trainer, err := NewTTFSTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+	require.NoError(t, err)
+	history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
+	require.NoError(t, err)
+	require.Len(t, history, 4)
+	require.Less(t, history[3].TrainLoss, history[0].TrainLoss)
+	_, acc, err := trainer.Evaluate(test)
+	require.NoError(t, err)
+	t.Logf("test accuracy after 4 epochs: %.3f", acc)
+	require.Greater(t, acc, 0.7)
+}
+
+func TestConfigValidateNamesFields(t *testing.T) {
+	for _, tc := range []struct {
+		field string
+		edit  func(*Config)
+	}{
+		{"epochs", func(c *Config) { c.Epochs = 0 }},
+		{"batch_size", func(c *Config) { c.BatchSize = -1 }},
+		{"learning_rate", func(c *Config) { c.LearningRate = 0 }},
+		{"weight_means", func(c *Config) { c.WeightMeans = []float64{1} }},
+		{"max_missing", func(c *Config) { c.MaxMissing = nil }},
+		{"tau_syn", func(c *Config) { c.Neuron.TauSyn = 0 }},
+		{"latency", func(c *Config) { c.Encoding.Late = 0 }},
+		{"xi", func(c *Config) { c.Loss.Xi = 0 }},
+	} {
+		cfg := DefaultYinYang()
+		tc.edit(&cfg)
+		require.ErrorContains(t, cfg.Validate(), tc.field)
+	}
+	require.NoError(t, DefaultYinYang().Validate())
+}
