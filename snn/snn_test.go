@@ -79,3 +79,20 @@ func TestTTFSLoss(t *testing.T) {
 		}
 	}
 }
+
+func TestSpikesFirstTimes(t *testing.T) {
+	backend, _, err := snngraph.NewBackend("")
+	require.NoError(t, err)
+	inf := math.Inf(1)
+	times := []float64{0.5, 0.2, 0.9, inf, 0.1, 0.3}
+	neurons := []int32{1, 1, 0, 2, 3, 0}
+	outs := MustExecOnceN(backend, func(tm, nr *Node) (*Node, *Node) {
+		s := Spikes{Time: tm, Neuron: nr}
+		first := s.FirstTimes(4)
+		back := SpikesFromTimes(first).FirstTimes(4)
+		return first, back
+	}, tensors.FromFlatDataAndDimensions(times, 1, 6), tensors.FromFlatDataAndDimensions(neurons, 1, 6))
+	want := []float64{0.3, 0.2, inf, 0.1} // neuron 2's only slot is padding
+	require.Equal(t, want, tensors.MustCopyFlatData[float64](outs[0]))
+	require.Equal(t, want, tensors.MustCopyFlatData[float64](outs[1]))
+}
