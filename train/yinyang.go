@@ -19,24 +19,39 @@ type Dataset struct {
 func (d *Dataset) Size() int { return len(d.Labels) }
 
 // YinYangOptions define one Yin-Yang set (Kriener, Göltz & Petrovici 2022,
-// "The Yin-Yang dataset", NICE '22, arXiv:2102.08211).
+// "The Yin-Yang dataset", NICE '22, arXiv:2102.08211). RSmall is the radius
+// of the two dots, RBig the radius of the whole disc, and Seed the integer
+// seed of numpy's RandomState that the reference generator would use.
 type YinYangOptions struct {
 	RSmall, RBig float64
 	Size         int
 	Seed         uint32
 }
 
-// DefaultYinYang returns the reference radii (0.1, 0.5) for a set of the
-// given size and numpy seed.
+// DefaultYinYangOptions returns the reference radii (0.1, 0.5) for a set of
+// the given size and numpy seed. (DefaultYinYang is the training Config.)
 func DefaultYinYangOptions(size int, seed uint32) YinYangOptions {
 	return YinYangOptions{RSmall: 0.1, RBig: 0.5, Size: size, Seed: seed}
 }
 
-// YinYangClass is the reference which_class rule: 0 yin, 1 yang, 2 dot.
-// (The reference returns 1 when its is_yin test holds.)
+// dist is numpy's np.sqrt((x-cx)**2 + (y-cy)**2) as dataset.py writes it.
+// The float64 conversions forbid fusing the products into a multiply-add,
+// which Go permits on some targets and which would round differently from
+// numpy. (numpy squares a scalar with libm pow, which may differ from dx*dx
+// by one ulp; that can only flip a point lying within about an ulp of a
+// class boundary, and the reference sets have none, see the golden test.)
+func dist(x, y, cx, cy float64) float64 {
+	dx, dy := x-cx, y-cy
+	return math.Sqrt(float64(dx*dx) + float64(dy*dy))
+}
+
+// YinYangClass is the reference which_class rule: 2 inside either dot,
+// otherwise 1 where the reference's is_yin test holds and 0 elsewhere. The
+// indices follow the reference, whose class names are yin, yang, dot, so
+// is_yin points get index 1, named "yang"; the names are kept as published.
 func YinYangClass(x, y, rSmall, rBig float64) int32 {
-	dRight := math.Sqrt((x-1.5*rBig)*(x-1.5*rBig) + (y-rBig)*(y-rBig))
-	dLeft := math.Sqrt((x-0.5*rBig)*(x-0.5*rBig) + (y-rBig)*(y-rBig))
+	dRight := dist(x, y, 1.5*rBig, rBig)
+	dLeft := dist(x, y, 0.5*rBig, rBig)
 	crit1 := dRight <= rSmall
 	crit2 := dLeft > rSmall && dLeft <= 0.5*rBig
 	crit3 := y > rBig && dRight > 0.5*rBig
@@ -50,49 +65,87 @@ func YinYangClass(x, y, rSmall, rBig float64) int32 {
 	return 0
 }
 
-// NewYinYang draws a set exactly like the reference dataset.py with
-// np.random.RandomState(seed): per sample a goal class, then points in the
-// square until one inside the big circle has that class. Features are
-// x, y, 1-x, 1-y.
-func NewYinYang(opts YinYangOptions) (*Dataset, error) {
+// validate rejects options the reference would loop on forever or that do
+// not describe a Yin-Yang figure: each dot must fit in its half-size inner
+// circle (RBig > 2*RSmall), which also gives every class a positive area, so
+// that the rejection sampling ends.
+func (o YinYangOptions) validate() error {
 	switch {
-	case opts.Size < 1:
-		return nil, fmt.Errorf("yinyang: Size must be >= 1, got %d", opts.Size)
-	case !(opts.RSmall > 0):
-		return nil, fmt.Errorf("yinyang: RSmall must be > 0, got %g", opts.RSmall)
-	case !(opts.RBig > 2*opts.RSmall) || math.IsInf(opts.RBig, 0):
-		return nil, fmt.Errorf("yinyang: RBig must be finite and > 2*RSmall, got %g", opts.RBig)
+	case o.Size < 1:
+		return fmt.Errorf("yinyang: Size must be >= 1, got %d", o.Size)
+	case !(o.RSmall > 0) || math.IsInf(o.RSmall, 0):
+		return fmt.Errorf("yinyang: RSmall must be finite and > 0, got %g", o.RSmall)
+	case !(o.RBig > 2*o.RSmall) || math.IsInf(o.RBig, 0):
+		return fmt.Errorf("yinyang: RBig must be finite and > 2*RSmall = %g, got %g", 2*o.RSmall, o.RBig)
 	}
-	rng := newMT19937(opts.Seed)
-	d := &Dataset{Name: "yinyang", NumFeatures: 4, NumClasses: 3, ClassNames: []string{"yin", "yang", "dot"},
-		Features: make([]float32, 0, 4*opts.Size), Labels: make([]int32, 0, opts.Size)}
-	for range opts.Size {
+	return nil
+}
+
+// yinYangPoints draws the set in float64 exactly like the reference
+// dataset.py with np.random.RandomState(Seed): per sample a goal class
+// (randint(3)), then points (x, y) = rand(2)*2*RBig until one inside the big
+// circle has that class. Kept apart from NewYinYang so tests can check the
+// geometry on the unrounded coordinates.
+func yinYangPoints(o YinYangOptions) (xy [][2]float64, labels []int32) {
+	rng := newMT19937(o.Seed)
+	xy = make([][2]float64, 0, o.Size)
+	labels = make([]int32, 0, o.Size)
+	for range o.Size {
 		goal := int32(rng.IntN(3))
 		for {
-			x := rng.Float64() * 2 * opts.RBig
-			y := rng.Float64() * 2 * opts.RBig
-			if math.Sqrt((x-opts.RBig)*(x-opts.RBig)+(y-opts.RBig)*(y-opts.RBig)) > opts.RBig {
+			// numpy evaluates rand(2) * 2. * r_big left to right.
+			x := rng.Float64() * 2 * o.RBig
+			y := rng.Float64() * 2 * o.RBig
+			if dist(x, y, o.RBig, o.RBig) > o.RBig {
 				continue
 			}
-			if c := YinYangClass(x, y, opts.RSmall, opts.RBig); c == goal {
-				d.Features = append(d.Features, float32(x), float32(y), float32(1-x), float32(1-y))
-				d.Labels = append(d.Labels, c)
+			if c := YinYangClass(x, y, o.RSmall, o.RBig); c == goal {
+				xy = append(xy, [2]float64{x, y})
+				labels = append(labels, c)
 				break
 			}
 		}
 	}
+	return xy, labels
+}
+
+// NewYinYang draws a Yin-Yang set bit-identical (after rounding to float32)
+// to the reference dataset.py for the same radii, size and seed. Features
+// are x, y, 1-x, 1-y: the mirrored pair, computed in float64 as numpy does,
+// lets networks without bias terms see the input symmetrically.
+func NewYinYang(opts YinYangOptions) (*Dataset, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	xy, labels := yinYangPoints(opts)
+	d := &Dataset{
+		Name:        "yinyang",
+		Features:    make([]float32, 0, 4*len(xy)),
+		Labels:      labels,
+		NumFeatures: 4,
+		NumClasses:  3,
+		ClassNames:  []string{"yin", "yang", "dot"},
+	}
+	for _, p := range xy {
+		x, y := p[0], p[1]
+		d.Features = append(d.Features, float32(x), float32(y), float32(1-x), float32(1-y))
+	}
 	return d, nil
 }
 
-// YinYangSplits returns the reference sets: training (5000 samples, seed
-// 42), validation (1000, seed 41) and test (1000, seed 40).
+// YinYangSplits returns the reference sets of the data set's README and
+// publication: training (5000 samples, seed 42), validation (1000, seed 41)
+// and test (1000, seed 40). Distinct seeds matter: rejection sampling from
+// one seed yields the same samples whatever the size.
 func YinYangSplits() (trainSet, validation, test *Dataset, err error) {
 	if trainSet, err = NewYinYang(DefaultYinYangOptions(5000, 42)); err != nil {
-		return
+		return nil, nil, nil, err
 	}
 	if validation, err = NewYinYang(DefaultYinYangOptions(1000, 41)); err != nil {
-		return
+		return nil, nil, nil, err
 	}
-	test, err = NewYinYang(DefaultYinYangOptions(1000, 40))
-	return
+	if test, err = NewYinYang(DefaultYinYangOptions(1000, 40)); err != nil {
+		return nil, nil, nil, err
+	}
+	return trainSet, validation, test, nil
 }
