@@ -28,10 +28,11 @@ type TTFS struct {
 	Neuron snn.LIF
 	// Horizon in units of tau_syn; 0 means DefaultHorizon.
 	Horizon float64
-	// MaxGradNorm is fastAndDeep's max_dw_norm: for each sample and output
-	// neuron whose largest |dt/dw_i| exceeds it, the gradient through that
-	// spike time is dropped (it sits at a near-tangential threshold crossing
-	// where the exact gradient diverges). 0 disables it.
+	// MaxGradNorm is fastAndDeep's max_dw_norm: for each sample and neuron j
+	// whose largest per-sample weight gradient |dL/dw_ij| exceeds it, the
+	// weight gradient through that spike time is dropped (it sits at a
+	// near-tangential threshold crossing, where the exact gradient diverges);
+	// the gradient passed on to the input times is kept. 0 disables it.
 	MaxGradNorm float64
 }
 
@@ -182,9 +183,9 @@ func FirstCrossing(inputTimes, weights *Node, cfg TTFS) *Node {
 // gradient of a threshold crossing attached: V(t*; w, t_in) = ϑ implies
 // dt*/dθ = -(∂V/∂θ)/V̇ for θ the weights [I, J] and input times [B, I]. The
 // inputs in the causal set are those spiking no later than t*. Silent
-// neurons (t* = +Inf) get zero gradient; maxGradNorm > 0 drops the gradient
-// of crossings whose largest |dt/dw_i| exceeds it (fastAndDeep's
-// max_dw_norm).
+// neurons (t* = +Inf) get zero gradient; maxGradNorm > 0 drops the weight
+// gradient of a sample's crossing whose largest |dL/dw_ij| exceeds it
+// (fastAndDeep's max_dw_norm).
 func AttachCrossingGradient(tStar, inputTimes, weights *Node, p snn.LIF, maxGradNorm float64) *Node {
 	g := tStar.Graph()
 	dtype := tStar.DType()
@@ -207,14 +208,26 @@ func AttachCrossingGradient(tStar, inputTimes, weights *Node, p snn.LIF, maxGrad
 	// the true gradient diverges.
 	usable := LogicalAnd(spiked, GreaterThan(vDot, c(0)))
 	safeVDot := Where(usable, vDot, c(1))
-	correction := Div(Sub(v, StopGradient(v)), safeVDot)
-	if maxGradNorm > 0 {
-		dtdw := Div(StopGradient(kernel), InsertAxes(safeVDot, 1))
-		keep := LessOrEqual(ReduceMax(Abs(dtdw), 1), c(maxGradNorm))
-		usable = LogicalAnd(usable, keep)
+	zeroJ := ZerosLike(vDot)
+	if maxGradNorm <= 0 {
+		correction := Where(usable, Div(Sub(v, StopGradient(v)), safeVDot), zeroJ)
+		return Where(spiked, Sub(tStar, correction), Infinity(g, dtype, 1))
 	}
-	correction = Where(usable, correction, ZerosLike(correction))
-	return Where(spiked, Sub(tStar, correction), Infinity(g, dtype, 1))
+	// fastAndDeep's max_dw_norm acts on the weight gradient of each sample,
+	// dL/dw_ij = dt_j/dw_ij dL/dt_j, and leaves the error propagated to the
+	// input times alone: split V's perturbation into its weight and its
+	// input-time parts (their gradients add up to the whole) and filter the
+	// weight part with the incoming cotangent dL/dt_j.
+	vW := ReduceSum(Mul(InsertAxes(weights, 0), StopGradient(kernel)), 1)
+	vT := ReduceSum(Mul(InsertAxes(StopGradient(weights), 0), kernel), 1)
+	corrT := Where(usable, Div(Sub(vT, StopGradient(vT)), safeVDot), zeroJ)
+	corrW := Where(usable, Div(Sub(vW, StopGradient(vW)), safeVDot), zeroJ)
+	dtdw := StopGradient(Div(kernel, InsertAxes(safeVDot, 1))) // [B, I, J], up to sign
+	corrW = IdentityWithCustomGradient(corrW, func(_, cotangent *Node) *Node {
+		largest := ReduceMax(Abs(Mul(dtdw, InsertAxes(cotangent, 1))), 1)
+		return Where(LessOrEqual(largest, c(maxGradNorm)), cotangent, ZerosLike(cotangent))
+	})
+	return Where(spiked, Sub(Sub(tStar, corrT), corrW), Infinity(g, dtype, 1))
 }
 
 // PSP is the post-synaptic potential s after a unit-weight input spike,

@@ -207,3 +207,35 @@ func singleGradient(t *testing.T, backend backends.Backend, c ttfsCase, cfg TTFS
 	}
 	return dw, dT[b*c.numIn : (b+1)*c.numIn]
 }
+
+// TestMaxGradNorm checks fastAndDeep's max_dw_norm semantics: a huge limit
+// changes nothing, a tiny one removes every weight gradient but leaves the
+// gradient propagated to the input times untouched.
+func TestMaxGradNorm(t *testing.T) {
+	backend := testBackend(t)
+	c := testCases()[0]
+	coef := make([]float64, c.batch*c.numOut)
+	for i := range coef {
+		coef[i] = 1 + float64(i%3)
+	}
+	_, dT, dW := runTTFS(t, backend, c, TTFS{Neuron: equalLIF}, coef)
+	_, dTHuge, dWHuge := runTTFS(t, backend, c, TTFS{Neuron: equalLIF, MaxGradNorm: 1e30}, coef)
+	_, dTTiny, dWTiny := runTTFS(t, backend, c, TTFS{Neuron: equalLIF, MaxGradNorm: 1e-30}, coef)
+	require.InDeltaSlice(t, dW, dWHuge, 1e-12)
+	require.InDeltaSlice(t, dT, dTHuge, 1e-12)
+	require.InDeltaSlice(t, dT, dTTiny, 1e-12)
+	for i, g := range dWTiny {
+		require.Zerof(t, g, "weight gradient %d", i)
+	}
+	require.NotZero(t, countNonZero(dW))
+}
+
+func countNonZero(x []float64) int {
+	n := 0
+	for _, v := range x {
+		if v != 0 {
+			n++
+		}
+	}
+	return n
+}
