@@ -25,6 +25,7 @@ type Progress struct {
 	Batch, Batches  int
 	Loss, Accuracy  float64 // running means over the epoch so far
 	LearningRate    float64
+	BumpedLayer     int // layer whose weights were bumped after this batch, -1 for none
 	ElapsedInEpoch  time.Duration
 	SecondsPerEpoch float64 // mean of the finished epochs, 0 before the first
 }
@@ -291,7 +292,8 @@ func (t *TTFSTrainer) Fit(ctx context.Context, trainSet, val *Dataset, start int
 			}
 			lossSum += loss * float64(bt.n)
 			correct += scalarValue(outs[1])
-			if scalarValue(outs[2]) >= 0 {
+			bumped := int(scalarValue(outs[2]))
+			if bumped >= 0 {
 				bumps++
 			}
 			seen += bt.n
@@ -301,7 +303,7 @@ func (t *TTFSTrainer) Fit(ctx context.Context, trainSet, val *Dataset, start int
 					spe = spentSeconds / float64(epoch-start)
 				}
 				hooks.OnBatch(Progress{Epoch: epoch + 1, Epochs: c.Epochs, Batch: b + 1, Batches: numBatches,
-					Loss: lossSum / float64(seen), Accuracy: correct / float64(seen), LearningRate: lr,
+					Loss: lossSum / float64(seen), Accuracy: correct / float64(seen), LearningRate: lr, BumpedLayer: bumped,
 					ElapsedInEpoch: time.Since(began), SecondsPerEpoch: spe})
 			}
 		}
