@@ -1,0 +1,96 @@
+package graph
+
+import (
+	"math"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/stretchr/testify/require"
+)
+
+func TestResolveBackend(t *testing.T) {
+	t.Setenv(BackendEnvVar, "")
+	c, err := ResolveBackend("")
+	require.NoError(t, err)
+	require.Equal(t, BackendChoice{Config: "go:" + simplegoDefaultConfig, Source: "default"}, c)
+
+	c, err = ResolveBackend("go:ops_sequential")
+	require.NoError(t, err)
+	require.Equal(t, BackendChoice{Config: "go:ops_sequential", Source: "flag"}, c)
+
+	t.Setenv(BackendEnvVar, "go")
+	c, err = ResolveBackend("")
+	require.NoError(t, err)
+	require.Equal(t, "env", c.Source)
+	require.Equal(t, "go", c.Name())
+
+	_, err = ResolveBackend("tpu")
+	require.ErrorContains(t, err, `unknown backend "tpu"`)
+	t.Setenv(BackendEnvVar, "nope:x")
+	_, err = ResolveBackend("")
+	require.ErrorContains(t, err, "$GOMLX_BACKEND")
+}
+
+// lambertW0Reference solves w e^w = z by bisection in float64.
+func lambertW0Reference(z float64) float64 {
+	lo, hi := -1.0, math.Max(1, math.Log1p(z))
+	for range 200 {
+		mid := (lo + hi) / 2
+		if mid*math.Exp(mid) < z {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+func TestLambertW0(t *testing.T) {
+	backend, _, err := NewBackend("")
+	require.NoError(t, err)
+	zs := []float64{-1 / math.E, -0.3678, -0.36, -0.3, -0.25, -0.2, -0.1, -1e-3, -1e-8, 0, 1e-3, 0.5, 1, 3}
+	for i := range 200 {
+		zs = append(zs, -1/math.E+float64(i)*(1/math.E)/200)
+	}
+	for _, tc := range []struct {
+		name string
+		in   any
+		tol  float64
+	}{
+		{"float64", zs, 1e-12},
+		{"float32", func() []float32 {
+			out := make([]float32, len(zs))
+			for i, z := range zs {
+				out[i] = float32(z)
+			}
+			return out
+		}(), 2e-3}, // near the branch point float32 rounding of z itself moves W by ~sqrt(eps)
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := MustExecOnce(backend, LambertW0, tc.in)
+			var vals []float64
+			got.ConstFlatData(func(flat any) {
+				switch f := flat.(type) {
+				case []float64:
+					vals = f
+				case []float32:
+					for _, v := range f {
+						vals = append(vals, float64(v))
+					}
+				}
+			})
+			for i, z := range zs {
+				want := lambertW0Reference(z)
+				if tc.name == "float32" {
+					want = lambertW0Reference(float64(float32(z)))
+				}
+				require.InDeltaf(t, want, vals[i], tc.tol, "W0(%g)", z)
+			}
+		})
+	}
+	below := MustExecOnce(backend, LambertW0, []float64{-0.5, -1})
+	for _, v := range tensors.MustCopyFlatData[float64](below) {
+		require.True(t, math.IsNaN(v), "no real W0 below -1/e")
+	}
+}
