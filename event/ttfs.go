@@ -202,31 +202,29 @@ func AttachCrossingGradient(tStar, inputTimes, weights *Node, p snn.LIF, maxGrad
 	zero := ZerosLike(delay)
 	delay = Where(inSet, delay, zero)
 	kernel := Where(inSet, PSP(delay, p), zero)
-	v := ReduceSum(Mul(InsertAxes(weights, 0), kernel), 1)
-	vDot := StopGradient(ReduceSum(Mul(InsertAxes(weights, 0), Where(inSet, PSPDerivative(delay, p), zero)), 1))
+	sgWeights := InsertAxes(StopGradient(weights), 0)
+	vDot := ReduceSum(Mul(sgWeights, Where(inSet, PSPDerivative(StopGradient(delay), p), zero)), 1)
 	// At an upward crossing V̇ > 0; only a tangential touch gives 0, where
 	// the true gradient diverges.
 	usable := LogicalAnd(spiked, GreaterThan(vDot, c(0)))
 	safeVDot := Where(usable, vDot, c(1))
 	zeroJ := ZerosLike(vDot)
-	if maxGradNorm <= 0 {
-		correction := Where(usable, Div(Sub(v, StopGradient(v)), safeVDot), zeroJ)
-		return Where(spiked, Sub(tStar, correction), Infinity(g, dtype, 1))
+	// correction is zero in value; its gradient is that of V / V̇.
+	correction := func(v *Node) *Node { return Where(usable, Div(Sub(v, StopGradient(v)), safeVDot), zeroJ) }
+	// V's perturbation split into its weight and its input-time parts: their
+	// gradients add up to the whole, and the weight part alone may be filtered.
+	corrW := correction(ReduceSum(Mul(InsertAxes(weights, 0), StopGradient(kernel)), 1))
+	corrT := correction(ReduceSum(Mul(sgWeights, kernel), 1))
+	if maxGradNorm > 0 {
+		// fastAndDeep's max_dw_norm acts on the weight gradient of each
+		// sample, dL/dw_ij = dt_j/dw_ij dL/dt_j, and leaves the error
+		// propagated to the input times alone.
+		dtdw := StopGradient(Div(kernel, InsertAxes(safeVDot, 1))) // [B, I, J], up to sign
+		corrW = IdentityWithCustomGradient(corrW, func(_, cotangent *Node) *Node {
+			largest := ReduceMax(Abs(Mul(dtdw, InsertAxes(cotangent, 1))), 1)
+			return Where(LessOrEqual(largest, c(maxGradNorm)), cotangent, ZerosLike(cotangent))
+		})
 	}
-	// fastAndDeep's max_dw_norm acts on the weight gradient of each sample,
-	// dL/dw_ij = dt_j/dw_ij dL/dt_j, and leaves the error propagated to the
-	// input times alone: split V's perturbation into its weight and its
-	// input-time parts (their gradients add up to the whole) and filter the
-	// weight part with the incoming cotangent dL/dt_j.
-	vW := ReduceSum(Mul(InsertAxes(weights, 0), StopGradient(kernel)), 1)
-	vT := ReduceSum(Mul(InsertAxes(StopGradient(weights), 0), kernel), 1)
-	corrT := Where(usable, Div(Sub(vT, StopGradient(vT)), safeVDot), zeroJ)
-	corrW := Where(usable, Div(Sub(vW, StopGradient(vW)), safeVDot), zeroJ)
-	dtdw := StopGradient(Div(kernel, InsertAxes(safeVDot, 1))) // [B, I, J], up to sign
-	corrW = IdentityWithCustomGradient(corrW, func(_, cotangent *Node) *Node {
-		largest := ReduceMax(Abs(Mul(dtdw, InsertAxes(cotangent, 1))), 1)
-		return Where(LessOrEqual(largest, c(maxGradNorm)), cotangent, ZerosLike(cotangent))
-	})
 	return Where(spiked, Sub(Sub(tStar, corrT), corrW), Infinity(g, dtype, 1))
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -118,12 +119,9 @@ func (t *TTFSTrainer) Context() *mlctx.Context { return t.ctx }
 func (t *TTFSTrainer) network(ctx *mlctx.Context, x *Node) []*Node {
 	c := t.cfg
 	spikes := c.Encoding.Encode(x)
-	sizes := append(append([]int{}, c.Hidden...), -1)
+	sizes := append(slices.Clone(c.Hidden), t.numClasses)
 	var layers []*Node
 	for l, n := range sizes {
-		if n < 0 {
-			n = t.numClasses
-		}
 		spikes = event.NewLayer(ctx.In(fmt.Sprintf("layer_%d", l)), spikes, n).
 			WithNeuron(c.Neuron).
 			WithBias(c.BiasTime).
