@@ -1,0 +1,197 @@
+package event
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosnn/gosnn/snn"
+)
+
+// lifCase is one randomized event-based layer: input spike lists, weights,
+// and the neuron. Slices are row-major float64.
+type lifCase struct {
+	name                           string
+	p                              snn.LIF
+	batch, numSpikes, numInNeurons int
+	numOut, capacity               int
+	inTimes                        []float64 // [batch, numSpikes]
+	inNeurons                      []int32   // [batch, numSpikes]
+	wIn                            []float64 // [numInNeurons, numOut]
+	wRec                           []float64 // [numOut, numOut] or nil
+}
+
+var (
+	// otherLIF has no closed form: tau_mem = 3 tau_syn.
+	otherLIF = snn.LIF{TauSyn: 1, TauMem: 3, GLeak: 1.0 / 3, Threshold: 1}
+	lifKinds = []snn.LIF{
+		{TauSyn: 1, TauMem: 1, GLeak: 1, Threshold: 1, Reset: 0},
+		{TauSyn: 1, TauMem: 2, GLeak: 0.5, Threshold: 1, Reset: -0.2},
+		otherLIF,
+	}
+)
+
+// randomLIFCase draws input spikes in [0, 3) (on a grid when grid > 0),
+// several per input neuron, and strong weights so that neurons fire several
+// times.
+func randomLIFCase(rng *rand.Rand, name string, p snn.LIF, batch, numSpikes, numInNeurons, numOut, capacity int,
+	recurrent bool, grid, wMean, wStd float64) lifCase {
+	c := lifCase{name: name, p: p, batch: batch, numSpikes: numSpikes, numInNeurons: numInNeurons, numOut: numOut, capacity: capacity}
+	for range batch * numSpikes {
+		t := 3 * rng.Float64()
+		if grid > 0 {
+			t = math.Round(t/grid) * grid
+		}
+		if rng.Float64() < 0.1 {
+			t = math.Inf(1)
+		}
+		c.inTimes = append(c.inTimes, t)
+		c.inNeurons = append(c.inNeurons, int32(rng.IntN(numInNeurons)))
+	}
+	for range numInNeurons * numOut {
+		c.wIn = append(c.wIn, wMean+wStd*rng.NormFloat64())
+	}
+	if recurrent {
+		for range numOut * numOut {
+			c.wRec = append(c.wRec, 0.3*rng.NormFloat64())
+		}
+	}
+	return c
+}
+
+func (c lifCase) ref(b int) refLIF {
+	r := refLIF{p: c.p, capacity: c.capacity, horizon: DefaultHorizon * c.p.TauSyn}
+	for i := range c.numInNeurons {
+		r.wIn = append(r.wIn, c.wIn[i*c.numOut:(i+1)*c.numOut])
+	}
+	if c.wRec != nil {
+		for i := range c.numOut {
+			r.wRec = append(r.wRec, c.wRec[i*c.numOut:(i+1)*c.numOut])
+		}
+	}
+	return r
+}
+
+func (c lifCase) sampleInputs(b int) ([]float64, []int) {
+	times := c.inTimes[b*c.numSpikes : (b+1)*c.numSpikes]
+	ids := make([]int, c.numSpikes)
+	for i := range ids {
+		ids[i] = int(c.inNeurons[b*c.numSpikes+i])
+	}
+	return times, ids
+}
+
+// lifResult holds one graph evaluation: output spikes, overflow, and the
+// gradients of Σ coef ⊙ t over the recorded spikes.
+type lifResult struct {
+	times           []float64
+	neurons         []int32
+	overflow        []int32
+	dIn, dWIn, dWRec []float64
+}
+
+type lifRunner struct {
+	t    testing.TB
+	exec *Exec
+	c    lifCase
+}
+
+func newLIFRunner(t testing.TB, backend backends.Backend, c lifCase) *lifRunner {
+	cfg := LIFConfig{Neuron: c.p, Capacity: c.capacity}
+	exec, err := NewExec(backend, func(inT, inN, wIn, wRec, coef *Node) []*Node {
+		var rec *Node
+		if c.wRec != nil {
+			rec = wRec
+		}
+		out, overflow := LIFSpikes(snn.Spikes{Time: inT, Neuron: inN}, wIn, rec, cfg)
+		loss := ReduceAllSum(Where(IsFinite(out.Time), Mul(out.Time, coef), ZerosLike(coef)))
+		grads := Gradient(loss, inT, wIn, wRec)
+		return []*Node{out.Time, out.Neuron, overflow, grads[0], grads[1], grads[2]}
+	})
+	require.NoError(t, err)
+	return &lifRunner{t: t, exec: exec, c: c}
+}
+
+func (r *lifRunner) run(coef []float64) lifResult {
+	c := r.c
+	wRec := c.wRec
+	if wRec == nil {
+		wRec = make([]float64, c.numOut*c.numOut)
+	}
+	if coef == nil {
+		coef = make([]float64, c.batch*c.capacity)
+	}
+	outs, err := r.exec.Exec(
+		tensors.FromFlatDataAndDimensions(c.inTimes, c.batch, c.numSpikes),
+		tensors.FromFlatDataAndDimensions(c.inNeurons, c.batch, c.numSpikes),
+		tensors.FromFlatDataAndDimensions(c.wIn, c.numInNeurons, c.numOut),
+		tensors.FromFlatDataAndDimensions(wRec, c.numOut, c.numOut),
+		tensors.FromFlatDataAndDimensions(coef, c.batch, c.capacity))
+	require.NoError(r.t, err)
+	return lifResult{
+		times: tensors.MustCopyFlatData[float64](outs[0]), neurons: tensors.MustCopyFlatData[int32](outs[1]),
+		overflow: tensors.MustCopyFlatData[int32](outs[2]),
+		dIn:      tensors.MustCopyFlatData[float64](outs[3]), dWIn: tensors.MustCopyFlatData[float64](outs[4]),
+		dWRec: tensors.MustCopyFlatData[float64](outs[5]),
+	}
+}
+
+func lifCases() []lifCase {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var cases []lifCase
+	for _, p := range lifKinds {
+		refr := p
+		refr.Refractory = 0.3
+		cases = append(cases,
+			randomLIFCase(rng, fmt.Sprintf("%s/feed-forward", p.Ratio()), p, 3, 8, 4, 4, 12, false, 0, 1.5, 1.0),
+			randomLIFCase(rng, fmt.Sprintf("%s/recurrent", p.Ratio()), p, 3, 8, 4, 4, 14, true, 0, 1.5, 1.0),
+			randomLIFCase(rng, fmt.Sprintf("%s/refractory", p.Ratio()), refr, 3, 8, 4, 4, 12, true, 0, 1.5, 1.0),
+			randomLIFCase(rng, fmt.Sprintf("%s/grid ties", p.Ratio()), p, 3, 10, 3, 4, 14, true, 0.25, 1.2, 0.8),
+			randomLIFCase(rng, fmt.Sprintf("%s/overflow", p.Ratio()), p, 2, 8, 4, 4, 3, false, 0, 2.5, 0.5),
+		)
+	}
+	return cases
+}
+
+func TestSimulateMatchesReference(t *testing.T) {
+	backend := testBackend(t)
+	for _, c := range lifCases() {
+		t.Run(c.name, func(t *testing.T) {
+			got := newLIFRunner(t, backend, c).run(nil)
+			multi := 0
+			for b := range c.batch {
+				times, ids := c.sampleInputs(b)
+				want, overflow := c.ref(b).simulate(times, ids)
+				perNeuron := map[int]int{}
+				for k := range c.capacity {
+					gt, gn := got.times[b*c.capacity+k], got.neurons[b*c.capacity+k]
+					if k >= len(want) {
+						require.Truef(t, math.IsInf(gt, 1), "sample %d slot %d: want no spike, got %g (neuron %d)", b, k, gt, gn)
+						continue
+					}
+					require.InDeltaf(t, want[k].t, gt, 1e-8, "sample %d slot %d time", b, k)
+					require.Equalf(t, int32(want[k].n), gn, "sample %d slot %d neuron (t=%g)", b, k, gt)
+					perNeuron[want[k].n]++
+				}
+				for _, n := range perNeuron {
+					if n > 1 {
+						multi++
+					}
+				}
+				if overflow == 0 {
+					require.Zerof(t, got.overflow[b], "sample %d: no overflow expected", b)
+				} else {
+					require.Positivef(t, got.overflow[b], "sample %d: %d spikes overflowed, none reported", b, overflow)
+					require.LessOrEqualf(t, int(got.overflow[b]), overflow, "sample %d: overflow is a lower bound", b)
+				}
+			}
+			t.Logf("%d neurons with several spikes", multi)
+		})
+	}
+}

@@ -1,0 +1,186 @@
+package event
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+
+	"github.com/gosnn/gosnn/snn"
+)
+
+// LIFConfig configures an event-based layer of LIF neurons that may spike
+// many times (feed-forward or recurrent).
+type LIFConfig struct {
+	// Neuron holds the LIF parameters, any tau_mem/tau_syn ratio.
+	Neuron snn.LIF
+	// Capacity is the number of output spikes per sample the layer records
+	// (jaxsnn's n_spikes). Spikes beyond it are counted as overflow, never
+	// dropped silently.
+	Capacity int
+	// Horizon in units of tau_syn after a sample's earliest input; events
+	// later than that are not simulated. 0 means DefaultHorizon.
+	Horizon float64
+}
+
+// Validate reports unusable parameters, naming the field at fault.
+func (c LIFConfig) Validate() error {
+	var errs []error
+	if err := c.Neuron.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Capacity < 1 {
+		errs = append(errs, fmt.Errorf("capacity must be >= 1, got %d", c.Capacity))
+	}
+	if !(c.Horizon >= 0) || math.IsInf(c.Horizon, 0) {
+		errs = append(errs, fmt.Errorf("horizon must be >= 0 and finite, got %g", c.Horizon))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("event LIF layer: %w", err)
+	}
+	return nil
+}
+
+func (c LIFConfig) horizon() float64 {
+	if c.Horizon == 0 {
+		return DefaultHorizon * c.Neuron.TauSyn
+	}
+	return c.Horizon * c.Neuron.TauSyn
+}
+
+// checkLayerShapes panics with a message naming the shapes at fault.
+func checkLayerShapes(in snn.Spikes, wIn, wRec *Node) {
+	if in.Time.Rank() != 2 || in.Neuron.Rank() != 2 || !in.Time.Shape().Equal(shapes.Make(in.Time.DType(), in.Neuron.Shape().Dimensions...)) {
+		panicf("event LIF layer: input spike times %s and neurons %s must both be [batch, K]", in.Time.Shape(), in.Neuron.Shape())
+	}
+	if !in.Neuron.DType().IsInt() {
+		panicf("event LIF layer: input spike neurons must be integers, got %s", in.Neuron.DType())
+	}
+	if wIn.Rank() != 2 || wIn.DType() != in.Time.DType() {
+		panicf("event LIF layer: input weights must be [inputs, neurons] of dtype %s, got %s", in.Time.DType(), wIn.Shape())
+	}
+	if wRec != nil {
+		n := wIn.Shape().Dim(1)
+		if !wRec.Shape().Equal(shapes.Make(wIn.DType(), n, n)) {
+			panicf("event LIF layer: recurrent weights must be [%d, %d] of dtype %s, got %s", n, n, wIn.DType(), wRec.Shape())
+		}
+	}
+}
+
+// Simulate runs a layer of LIF neurons over its input spikes and returns its
+// output spikes, time-sorted and padded with +Inf to cfg.Capacity, and the
+// number of spikes per sample that did not fit ([batch] int32; a lower
+// bound when the capacity overflows early). It computes values only: no
+// gradient flows through it (see LIFSpikes for the differentiable layer).
+//
+// in lists input spikes (times [batch, I], +Inf padding; neuron indices
+// into the rows of wIn [inputs, neurons]); wRec [neurons, neurons] holds
+// recurrent weights from each neuron (row) to each neuron (column), nil for a
+// feed-forward layer.
+//
+// The loop is jaxsnn's step function with a fixed number of steps, I +
+// capacity, unrolled in the graph. Each step finds every neuron's next
+// threshold crossing (NextCrossing) and the next input time, advances all
+// neurons to the earlier of the two (Evolve) and applies that event: all
+// input spikes at that instant together (so exact ties are exact), or the
+// earliest neuron's spike (reset, refractory clamp, recurrent current).
+// Inputs need not be sorted.
+func Simulate(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, overflow *Node) {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	checkLayerShapes(in, wIn, wRec)
+	g := in.Time.Graph()
+	dtype := in.Time.DType()
+	p := cfg.Neuron
+	c := func(v float64) *Node { return Scalar(g, dtype, v) }
+	inf := Infinity(g, dtype, 1)
+	far := c(farTime)
+	batch, numIn, numOut, capacity := in.Time.Shape().Dim(0), in.Time.Shape().Dim(1), wIn.Shape().Dim(1), cfg.Capacity
+
+	inTimes := StopGradient(in.Time)
+	rowsIn := Gather(StopGradient(wIn), InsertAxes(ConvertDType(in.Neuron, dtypes.Int32), -1)) // [B, I, N]
+	var rec *Node
+	if wRec != nil {
+		rec = StopGradient(wRec)
+	}
+
+	// The clock starts at each sample's earliest input; events later than
+	// the horizon after it are not simulated.
+	finite := IsFinite(inTimes)
+	start := ReduceMin(Where(finite, inTimes, inf), 1)
+	start = Where(IsFinite(start), start, c(0))
+	end := AddScalar(start, cfg.horizon())
+	pending := LogicalAnd(finite, LessOrEqual(inTimes, InsertAxes(end, 1)))
+	inTimes = Where(pending, inTimes, far)
+
+	t := start
+	v := BroadcastToDims(c(p.Leak), batch, numOut)
+	cur := ZerosLike(v)
+	refractoryEnd := BroadcastToDims(Neg(far), batch, numOut)
+	count := ZerosLike(ConvertDType(start, dtypes.Int32))
+	overflow = count
+	outTimes := BroadcastToDims(inf, batch, capacity)
+	outNeurons := BroadcastToDims(Const(g, int32(0)), batch, capacity)
+	slots := Iota(g, shapes.Make(dtypes.Int32, capacity), 0)
+	neurons := Iota(g, shapes.Make(dtypes.Int32, numOut), 0)
+
+	// nextCrossing returns each neuron's crossing time (absolute, +Inf past
+	// the horizon); a neuron still clamped starts from the reset potential
+	// at the end of its refractory period.
+	nextCrossing := func(t, v, cur, refractoryEnd *Node) *Node {
+		wait := Max(Sub(refractoryEnd, InsertAxes(t, 1)), c(0))
+		clamped := GreaterThan(wait, c(0))
+		v0 := Where(clamped, BroadcastToDims(c(p.Reset), batch, numOut), v)
+		i0 := Mul(cur, Exp(DivScalar(wait, -p.TauSyn)))
+		tc := Add(Add(NextCrossing(v0, i0, p), wait), InsertAxes(t, 1))
+		return Where(LessOrEqual(tc, InsertAxes(end, 1)), tc, inf)
+	}
+	for range numIn + capacity {
+		tIn := ReduceMin(Where(pending, inTimes, far), 1)
+		crossings := nextCrossing(t, v, cur, refractoryEnd)
+		tCross := ReduceMin(crossings, 1)
+		spiker := ArgMin(crossings, 1, dtypes.Int32)
+		isSpike := LogicalAnd(IsFinite(tCross), LessOrEqual(tCross, tIn))
+		isInput := LogicalAnd(LogicalNot(isSpike), LessThan(tIn, far))
+		tNext := Where(isSpike, tCross, Where(isInput, tIn, t))
+
+		// Advance every neuron to tNext; a clamped neuron stays at reset
+		// until its refractory period ends, its current decays throughout.
+		dt := InsertAxes(Sub(tNext, t), 1)
+		wait := Min(Max(Sub(refractoryEnd, InsertAxes(t, 1)), c(0)), dt)
+		vFree := Where(GreaterThan(wait, c(0)), BroadcastToDims(c(p.Reset), batch, numOut), v)
+		v, _ = Evolve(vFree, Mul(cur, Exp(DivScalar(wait, -p.TauSyn))), Sub(dt, wait), p)
+		cur = Mul(cur, Exp(DivScalar(dt, -p.TauSyn)))
+		t = tNext
+
+		// Input event: every pending input at this instant at once.
+		hit := LogicalAnd(LogicalAnd(pending, Equal(inTimes, InsertAxes(tIn, 1))), InsertAxes(isInput, 1))
+		cur = Add(cur, Einsum("bi,bin->bn", ConvertDType(hit, dtype), rowsIn))
+		pending = LogicalAnd(pending, LogicalNot(hit))
+
+		// Spike event: record it if there is room, reset and clamp the
+		// neuron, and pass the spike on through the recurrent weights.
+		fired := LogicalAnd(Equal(InsertAxes(spiker, 1), InsertAxes(neurons, 0)), InsertAxes(isSpike, 1)) // [B, N]
+		room := LessThan(count, Const(g, int32(capacity)))
+		slot := LogicalAnd(Equal(InsertAxes(slots, 0), InsertAxes(count, 1)), InsertAxes(LogicalAnd(isSpike, room), 1))
+		outTimes = Where(slot, BroadcastToDims(InsertAxes(tNext, 1), batch, capacity), outTimes)
+		outNeurons = Where(slot, BroadcastToDims(InsertAxes(spiker, 1), batch, capacity), outNeurons)
+		one := OnesLike(count)
+		count = Add(count, Where(LogicalAnd(isSpike, room), one, ZerosLike(count)))
+		overflow = Add(overflow, Where(LogicalAnd(isSpike, LogicalNot(room)), one, ZerosLike(count)))
+		v = Where(fired, BroadcastToDims(c(p.Reset), batch, numOut), v)
+		refractoryEnd = Where(fired, BroadcastToDims(InsertAxes(AddScalar(tNext, p.Refractory), 1), batch, numOut), refractoryEnd)
+		if rec != nil {
+			cur = Add(cur, MatMul(ConvertDType(fired, dtype), rec))
+		}
+	}
+	// A full layer with a crossing still ahead has lost at least that spike.
+	full := GreaterOrEqual(count, Const(g, int32(capacity)))
+	ahead := IsFinite(ReduceMin(nextCrossing(t, v, cur, refractoryEnd), 1))
+	overflow = Add(overflow, Where(LogicalAnd(full, ahead), OnesLike(count), ZerosLike(count)))
+	return snn.Spikes{Time: outTimes, Neuron: outNeurons}, overflow
+}
