@@ -90,9 +90,9 @@ func (c lifCase) sampleInputs(b int) ([]float64, []int) {
 // lifResult holds one graph evaluation: output spikes, overflow, and the
 // gradients of Σ coef ⊙ t over the recorded spikes.
 type lifResult struct {
-	times           []float64
-	neurons         []int32
-	overflow        []int32
+	times            []float64
+	neurons          []int32
+	overflow         []int32
 	dIn, dWIn, dWRec []float64
 }
 
@@ -192,6 +192,85 @@ func TestSimulateMatchesReference(t *testing.T) {
 				}
 			}
 			t.Logf("%d neurons with several spikes", multi)
+		})
+	}
+}
+
+// sameSpikes reports whether two runs recorded the same neuron sequence,
+// so that slot-wise times are comparable.
+func sameSpikes(a, b lifResult) bool {
+	for k := range a.times {
+		if math.IsInf(a.times[k], 1) != math.IsInf(b.times[k], 1) {
+			return false
+		}
+		if !math.IsInf(a.times[k], 1) && a.neurons[k] != b.neurons[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func weightedSum(coef, times []float64) float64 {
+	s := 0.0
+	for i, v := range times {
+		if !math.IsInf(v, 1) {
+			s += coef[i] * v
+		}
+	}
+	return s
+}
+
+// checkFiniteDifferences compares grad with float64 central differences of
+// loss() over every element of params; perturbations that change which
+// spikes exist are skipped (no derivative there). It returns how many
+// elements were compared.
+func checkFiniteDifferences(t *testing.T, what string, params, grad []float64, loss func() (float64, bool)) int {
+	t.Helper()
+	const eps = 1e-6
+	compared := 0
+	for i := range params {
+		if math.IsInf(params[i], 1) {
+			require.Zerof(t, grad[i], "%s[%d]: absent spike must have zero gradient", what, i)
+			continue
+		}
+		orig := params[i]
+		params[i] = orig + eps
+		up, okUp := loss()
+		params[i] = orig - eps
+		down, okDown := loss()
+		params[i] = orig
+		if !okUp || !okDown {
+			continue
+		}
+		fd := (up - down) / (2 * eps)
+		require.InDeltaf(t, fd, grad[i], 1e-4*math.Max(1, math.Abs(fd)), "%s[%d]", what, i)
+		compared++
+	}
+	return compared
+}
+
+func TestEventPropGradient(t *testing.T) {
+	backend := testBackend(t)
+	for _, c := range lifCases() {
+		t.Run(c.name, func(t *testing.T) {
+			r := newLIFRunner(t, backend, c)
+			rng := rand.New(rand.NewPCG(7, 8))
+			coef := make([]float64, c.batch*c.capacity)
+			for i := range coef {
+				coef[i] = rng.NormFloat64()
+			}
+			base := r.run(coef)
+			loss := func() (float64, bool) {
+				res := r.run(nil)
+				return weightedSum(coef, res.times), sameSpikes(base, res)
+			}
+			n := checkFiniteDifferences(t, "input times", c.inTimes, base.dIn, loss)
+			n += checkFiniteDifferences(t, "input weights", c.wIn, base.dWIn, loss)
+			if c.wRec != nil {
+				n += checkFiniteDifferences(t, "recurrent weights", c.wRec, base.dWRec, loss)
+			}
+			require.Positive(t, n)
+			t.Logf("%d derivatives compared", n)
 		})
 	}
 }
