@@ -17,7 +17,7 @@ func BenchmarkYinYangEpoch(b *testing.B) {
 	trainSet, val, _, err := YinYangSplits()
 	require.NoError(b, err)
 	cfg := DefaultYinYang()
-	trainer, err := NewTTFSTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
 	require.NoError(b, err)
 	cfg.Epochs = 1
 	trainer.cfg.Epochs = 1

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gosnn/gosnn/snn"
 )
@@ -33,6 +34,11 @@ type Config struct {
 	Loss        snn.TTFSLoss `json:"loss"`
 	MaxGradNorm float64      `json:"max_grad_norm"`
 
+	// Capacities holds, for the event-based methods, the number of output
+	// spikes each layer records per sample (hidden layers, then the output
+	// layer); the recurrent method uses their sum for its single layer.
+	Capacities []int `json:"capacities,omitempty"`
+
 	// Weight bumping (fastAndDeep): after a batch in which more than
 	// MaxMissing[l] of layer l's spikes were missing, the incoming weights
 	// of that layer's silent neurons (all neurons if not targeted) grow by
@@ -42,6 +48,23 @@ type Config struct {
 	BumpDoubling bool      `json:"bump_doubling"`
 	BumpTargeted bool      `json:"bump_targeted"`
 }
+
+// The training methods.
+const (
+	// MethodTTFS: closed-form first-spike layers, one spike per neuron
+	// (Göltz et al. 2021), as in fastAndDeep.
+	MethodTTFS = "ttfs"
+	// MethodEventProp: stacked feed-forward event-based layers whose
+	// neurons may spike many times, with EventProp gradients.
+	MethodEventProp = "eventprop"
+	// MethodEventPropRecurrent: one recurrent event-based layer whose
+	// connectivity emulates the stacked network (jaxsnn's
+	// yinyang_event_prop).
+	MethodEventPropRecurrent = "eventprop-recurrent"
+)
+
+// Methods lists the training methods.
+var Methods = []string{MethodTTFS, MethodEventProp, MethodEventPropRecurrent}
 
 // DefaultYinYang returns fastAndDeep's yin_yang.yaml with its original
 // TTFS loss (ξ = 0.2, α = 0.005, β = 1): 4 inputs + bias -> 120 hidden + bias
@@ -64,6 +87,22 @@ func DefaultYinYang() Config {
 	}
 }
 
+// EventPropDefaults returns cfg set up for an event-based method
+// (cfg.Method): the same network, data, loss and optimizer as the TTFS
+// defaults, with neurons that may spike again after a reset to 0, and
+// capacities of two spikes per hidden neuron and four per output neuron.
+// max_dw_norm is a TTFS-only setting and is switched off.
+func EventPropDefaults(cfg Config) Config {
+	cfg.Neuron.Reset = 0
+	cfg.MaxGradNorm = 0
+	cfg.Capacities = nil
+	for _, n := range cfg.Hidden {
+		cfg.Capacities = append(cfg.Capacities, 2*n)
+	}
+	cfg.Capacities = append(cfg.Capacities, 4*yinYangClasses)
+	return cfg
+}
+
 // NumLayers counts the weight layers (hidden layers plus the output layer).
 func (c Config) NumLayers() int { return len(c.Hidden) + 1 }
 
@@ -71,6 +110,22 @@ func (c Config) NumLayers() int { return len(c.Hidden) + 1 }
 func (c Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !slices.Contains(Methods, c.Method) {
+		add("method must be one of %v, got %q", Methods, c.Method)
+	}
+	if c.Method == MethodEventProp || c.Method == MethodEventPropRecurrent {
+		if len(c.Capacities) != c.NumLayers() {
+			add("capacities needs %d entries (one per layer) for method %s, got %d", c.NumLayers(), c.Method, len(c.Capacities))
+		}
+		for i, k := range c.Capacities {
+			if k < 1 {
+				add("capacities[%d] must be >= 1, got %d", i, k)
+			}
+		}
+		if c.Method == MethodEventPropRecurrent && len(c.Hidden) != 1 {
+			add("method %s emulates one hidden layer, got hidden %v", c.Method, c.Hidden)
+		}
+	}
 	if c.Epochs < 1 {
 		add("epochs must be >= 1, got %d", c.Epochs)
 	}

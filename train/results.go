@@ -135,11 +135,11 @@ func WriteJSON(path string, v any) error {
 func WriteMetricsCSV(path string, history []EpochMetrics) error {
 	var buf csvBuffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "bumps", "seconds"})
+	_ = w.Write([]string{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "bumps", "overflow", "seconds"})
 	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
 	for _, m := range history {
 		_ = w.Write([]string{strconv.Itoa(m.Epoch), f(m.TrainLoss), f(m.TrainAccuracy), f(m.ValLoss), f(m.ValAccuracy),
-			f(m.LearningRate), strconv.Itoa(m.Bumps), f(m.Seconds)})
+			f(m.LearningRate), strconv.Itoa(m.Bumps), strconv.Itoa(m.Overflow), f(m.Seconds)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

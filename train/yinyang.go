@@ -113,6 +113,8 @@ func yinYangPoints(o YinYangOptions) (xy [][2]float64, labels []int32) {
 // to the reference dataset.py for the same radii, size and seed. Features
 // are x, y, 1-x, 1-y: the mirrored pair, computed in float64 as numpy does,
 // lets networks without bias terms see the input symmetrically.
+//
+// The classes are yin, yang and dot.
 func NewYinYang(opts YinYangOptions) (*Dataset, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -123,7 +125,7 @@ func NewYinYang(opts YinYangOptions) (*Dataset, error) {
 		Features:    make([]float32, 0, 4*len(xy)),
 		Labels:      labels,
 		NumFeatures: 4,
-		NumClasses:  3,
+		NumClasses:  yinYangClasses,
 		ClassNames:  []string{"yin", "yang", "dot"},
 	}
 	for _, p := range xy {
@@ -149,3 +151,6 @@ func YinYangSplits() (trainSet, validation, test *Dataset, err error) {
 	}
 	return trainSet, validation, test, nil
 }
+
+// yinYangClasses is the number of Yin-Yang classes.
+const yinYangClasses = 3

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +28,9 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "training mini-batch size")
 	fs.Float64Var(&cfg.LearningRate, "lr", cfg.LearningRate, "initial Adam learning rate")
 	hidden := fs.Int("hidden", cfg.Hidden[0], "number of hidden neurons")
+	method := fs.String("method", cfg.Method, "training method: "+strings.Join(train.Methods, ", "))
+	capacity := fs.String("capacity", "", `event methods: output spikes kept per sample, "hidden,output" (default: see README)`)
+	reset := fs.Float64("reset", math.NaN(), "reset potential of the LIF neurons (default: the method's)")
 	fs.StringVar(&cfg.DType, "dtype", cfg.DType, "float32 or float64")
 	out := fs.String("out", "results", "folder that receives the results folder of this run")
 	backendFlag := fs.String("backend", "", `computation backend: "go" (pure Go, the default), "xla:cpu", "xla:cuda" (default: $GOMLX_BACKEND, else go)`)
@@ -71,6 +76,20 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return usagef("train: --hidden must be >= 1, got %d", *hidden)
 	}
 	cfg.Hidden = []int{*hidden}
+	cfg.Method = *method
+	if cfg.Method != train.MethodTTFS {
+		cfg = train.EventPropDefaults(cfg)
+	}
+	if *capacity != "" {
+		caps, err := parseInts(*capacity)
+		if err != nil {
+			return usagef("train: --capacity: %v", err)
+		}
+		cfg.Capacities = caps
+	}
+	if !math.IsNaN(*reset) {
+		cfg.Neuron.Reset = *reset
+	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("train: %v", err)
 	}
@@ -83,7 +102,7 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	trainer, err := train.NewTTFSTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+	trainer, err := train.NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
 	if err != nil {
 		return err
 	}
@@ -153,6 +172,19 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// parseInts reads a comma-separated list of integers.
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a list of integers", s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // runConfig is config.json: the configuration plus the backend it ran on.
 type runConfig struct {
 	train.Config
@@ -207,8 +239,8 @@ func (p *progressPrinter) epoch(m train.EpochMetrics, epochs int) {
 		p.every = max(1, epochs/20)
 	}
 	if m.Epoch == 1 || m.Epoch%p.every == 0 || m.Epoch == epochs {
-		fmt.Fprintf(p.w, "epoch %3d/%d  loss %.4f  acc %5.1f%%  val loss %.4f  val acc %5.1f%%  lr %.5f  bumps %d  %.2fs\n",
-			m.Epoch, epochs, m.TrainLoss, 100*m.TrainAccuracy, m.ValLoss, 100*m.ValAccuracy, m.LearningRate, m.Bumps, m.Seconds)
+		fmt.Fprintf(p.w, "epoch %3d/%d  loss %.4f  acc %5.1f%%  val loss %.4f  val acc %5.1f%%  lr %.5f  bumps %d  overflow %d  %.2fs\n",
+			m.Epoch, epochs, m.TrainLoss, 100*m.TrainAccuracy, m.ValLoss, 100*m.ValAccuracy, m.LearningRate, m.Bumps, m.Overflow, m.Seconds)
 	}
 }
 

@@ -30,7 +30,7 @@ func TestWeightBumping(t *testing.T) {
 	cfg.WeightMeans = []float64{-5, 0.5}
 	cfg.WeightStds = []float64{0, 0}
 	d := smallYinYang(t, 10, 1)
-	trainer, err := NewTTFSTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+	trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
 	require.NoError(t, err)
 	history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{})
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func TestTrainingLearnsYinYang(t *testing.T) {
 	cfg := DefaultYinYang()
 	cfg.Epochs = 4
 	cfg.Seed = 3
-	trainer, err := NewTTFSTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
 	require.NoError(t, err)
 	history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
 	require.NoError(t, err)

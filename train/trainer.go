@@ -40,7 +40,10 @@ type EpochMetrics struct {
 	ValAccuracy   float64 `json:"val_accuracy"`
 	LearningRate  float64 `json:"learning_rate"`
 	Bumps         int     `json:"bumps"`
-	Seconds       float64 `json:"seconds"`
+	// Overflow counts the spikes of the epoch's training batches that did
+	// not fit into the event layers' capacities (always 0 for ttfs).
+	Overflow int     `json:"overflow"`
+	Seconds  float64 `json:"seconds"`
 }
 
 // Hooks receive progress; nil hooks are skipped. They run on the training
@@ -50,9 +53,9 @@ type Hooks struct {
 	OnEpoch func(EpochMetrics)
 }
 
-// TTFSTrainer trains a feed-forward network of TTFS layers (package event)
+// Trainer trains a feed-forward network of TTFS layers (package event)
 // on a classification data set whose features lie in [0, 1].
-type TTFSTrainer struct {
+type Trainer struct {
 	cfg        Config
 	dtype      dtypes.DType
 	ctx        *mlctx.Context
@@ -63,17 +66,17 @@ type TTFSTrainer struct {
 	numInputs  int
 }
 
-// NewTTFSTrainer validates cfg and builds (lazily compiled) train and
+// NewTrainer validates cfg and builds (lazily compiled) train and
 // evaluation graphs on backend for numInputs features and numClasses
 // classes. Weights are drawn from cfg.Seed.
-func NewTTFSTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int) (*TTFSTrainer, error) {
+func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if numInputs < 1 || numClasses < 2 {
 		return nil, fmt.Errorf("TTFS trainer: need >= 1 input and >= 2 classes, got %d and %d", numInputs, numClasses)
 	}
-	t := &TTFSTrainer{cfg: cfg, dtype: dtypes.Float32, ctx: mlctx.New(), numInputs: numInputs, numClasses: numClasses}
+	t := &Trainer{cfg: cfg, dtype: dtypes.Float32, ctx: mlctx.New(), numInputs: numInputs, numClasses: numClasses}
 	if cfg.DType == "float64" {
 		t.dtype = dtypes.Float64
 	}
@@ -83,23 +86,23 @@ func NewTTFSTrainer(backend backends.Backend, cfg Config, numInputs, numClasses 
 	opt := optimizers.Adam().LearningRate(cfg.LearningRate).Done()
 	var err error
 	t.trainStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
-		layers := t.network(ctx, x)
-		out := layers[len(layers)-1]
+		net := t.network(ctx, x)
+		out := net.layers[len(net.layers)-1]
 		perSample := t.cfg.Loss.PerSample(out, labels)
 		maskF := ConvertDType(mask, t.dtype)
 		n := ReduceAllSum(maskF)
 		loss := Div(ReduceAllSum(Mul(perSample, maskF)), n)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
-		bumped := t.bumpWeights(ctx, layers, mask)
+		bumped := t.bumpWeights(ctx, net, mask)
 		correct := snn.CountCorrect(snn.PredictFirstSpike(out), labels, mask, t.dtype)
-		return []*Node{loss, correct, bumped}
+		return []*Node{loss, correct, bumped, net.overflow}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building train step: %w", err)
 	}
 	t.evalStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
-		layers := t.network(ctx.Reuse(), x)
-		out := layers[len(layers)-1]
+		net := t.network(ctx.Reuse(), x)
+		out := net.layers[len(net.layers)-1]
 		maskF := ConvertDType(mask, t.dtype)
 		lossSum := ReduceAllSum(Mul(t.cfg.Loss.PerSample(out, labels), maskF))
 		correct := snn.CountCorrect(snn.PredictFirstSpike(out), labels, mask, t.dtype)
@@ -113,24 +116,126 @@ func NewTTFSTrainer(backend backends.Backend, cfg Config, numInputs, numClasses 
 }
 
 // Context holds the network's variables (weights, optimizer state).
-func (t *TTFSTrainer) Context() *mlctx.Context { return t.ctx }
+func (t *Trainer) Context() *mlctx.Context { return t.ctx }
 
-// network returns the spike times of every layer, input layer excluded.
-func (t *TTFSTrainer) network(ctx *mlctx.Context, x *Node) []*Node {
+// network is one forward pass: the first-spike times of every layer
+// ([batch, neurons]; the last is the read-out), where weight bumping acts on
+// each layer, and the number of spikes that overflowed the event layers'
+// capacities (a scalar of the time dtype).
+type network struct {
+	layers   []*Node
+	bump     [][]bumpTarget
+	overflow *Node
+}
+
+// bumpTarget is a weight variable whose columns offset, offset+1, ... hold
+// the incoming weights of a layer's neurons.
+type bumpTarget struct {
+	v      *mlctx.Variable
+	offset int
+}
+
+// network builds the configured method's forward pass.
+func (t *Trainer) network(ctx *mlctx.Context, x *Node) network {
 	c := t.cfg
-	spikes := c.Encoding.Encode(x)
+	times := c.Encoding.Encode(x)
 	sizes := append(slices.Clone(c.Hidden), t.numClasses)
-	var layers []*Node
-	for l, n := range sizes {
-		spikes = event.NewLayer(ctx.In(fmt.Sprintf("layer_%d", l)), spikes, n).
-			WithNeuron(c.Neuron).
-			WithBias(c.BiasTime).
-			WithWeightInit(c.WeightMeans[l], c.WeightStds[l]).
-			WithMaxGradNorm(c.MaxGradNorm).
-			Done()
-		layers = append(layers, spikes)
+	g := x.Graph()
+	var net network
+	net.overflow = ScalarZero(g, t.dtype)
+	switch c.Method {
+	case MethodTTFS:
+		for l, n := range sizes {
+			lctx := ctx.In(fmt.Sprintf("layer_%d", l))
+			times = event.NewLayer(lctx, times, n).
+				WithNeuron(c.Neuron).
+				WithBias(c.BiasTime).
+				WithWeightInit(c.WeightMeans[l], c.WeightStds[l]).
+				WithMaxGradNorm(c.MaxGradNorm).
+				Done()
+			net.layers = append(net.layers, times)
+			net.bump = append(net.bump, []bumpTarget{{lctx.InspectVariableInScope("weights"), 0}})
+		}
+	case MethodEventProp:
+		spikes := snn.SpikesFromTimes(times)
+		numIn := t.numInputs
+		for l, n := range sizes {
+			lctx := ctx.In(fmt.Sprintf("layer_%d", l))
+			var overflow *Node
+			spikes, overflow = event.NewLIFLayer(lctx, spikes, numIn, n).
+				WithNeuron(c.Neuron).
+				WithCapacity(c.Capacities[l]).
+				WithBias(c.BiasTime).
+				WithWeightInit(c.WeightMeans[l], c.WeightStds[l]).
+				Done()
+			numIn = n
+			net.layers = append(net.layers, spikes.FirstTimes(n))
+			net.bump = append(net.bump, []bumpTarget{{lctx.InspectVariableInScope("weights"), 0}})
+			net.overflow = Add(net.overflow, ConvertDType(ReduceAllSum(overflow), t.dtype))
+		}
+	case MethodEventPropRecurrent:
+		net = t.recurrentNetwork(ctx, snn.SpikesFromTimes(times))
 	}
-	return layers
+	return net
+}
+
+// recurrentNetwork is jaxsnn's yinyang_event_prop network: one recurrent
+// layer of hidden+classes neurons whose connectivity emulates the stacked
+// net input -> hidden -> output. Input weights reach the hidden neurons
+// (and, from the bias spike, the output neurons); recurrent weights only
+// lead from hidden to output neurons. Both are initialised block by block
+// like the stacked layers.
+func (t *Trainer) recurrentNetwork(ctx *mlctx.Context, in snn.Spikes) network {
+	c := t.cfg
+	g := in.Time.Graph()
+	hidden, numOut := c.Hidden[0], t.numClasses
+	n := hidden + numOut
+	rows := t.numInputs + 1 // features and the bias spike
+	inMean, inStd := make([]float64, rows*n), make([]float64, rows*n)
+	inMask := make([]float64, rows*n)
+	recMean, recStd := make([]float64, n*n), make([]float64, n*n)
+	recMask := make([]float64, n*n)
+	for r := range rows {
+		for j := range n {
+			i := r*n + j
+			switch {
+			case j < hidden:
+				inMean[i], inStd[i], inMask[i] = c.WeightMeans[0], c.WeightStds[0], 1
+			case r == t.numInputs:
+				inMean[i], inStd[i], inMask[i] = c.WeightMeans[1], c.WeightStds[1], 1
+			}
+		}
+	}
+	for r := range hidden {
+		for j := hidden; j < n; j++ {
+			i := r*n + j
+			recMean[i], recStd[i], recMask[i] = c.WeightMeans[1], c.WeightStds[1], 1
+		}
+	}
+	blockInit := func(mean, std []float64, dims ...int) func(*Graph, shapes.Shape) *Node {
+		return func(g *Graph, shape shapes.Shape) *Node {
+			m := ConvertDType(Const(g, mean), shape.DType)
+			s := ConvertDType(Const(g, std), shape.DType)
+			return Add(Reshape(m, dims...), Mul(Reshape(s, dims...), ctx.RandomNormal(g, shape)))
+		}
+	}
+	rctx := ctx.In("recurrent")
+	inVar := rctx.WithInitializer(blockInit(inMean, inStd, rows, n)).VariableWithShape("weights", shapes.Make(t.dtype, rows, n))
+	recVar := rctx.WithInitializer(blockInit(recMean, recStd, n, n)).VariableWithShape("recurrent_weights", shapes.Make(t.dtype, n, n))
+	mask := func(m []float64, dims ...int) *Node { return Reshape(ConvertDType(Const(g, m), t.dtype), dims...) }
+	wIn := Mul(inVar.ValueGraph(g), mask(inMask, rows, n))
+	wRec := Mul(recVar.ValueGraph(g), mask(recMask, n, n))
+	cfg := event.LIFConfig{Neuron: c.Neuron, Capacity: c.Capacities[0] + c.Capacities[1]}
+	out, overflow := event.LIFSpikes(event.WithBiasSpikes(in, t.numInputs, []float64{c.BiasTime}), wIn, wRec, cfg)
+	outputs := snn.Spikes{Time: out.Time, Neuron: AddScalar(out.Neuron, -float64(hidden))}
+	return network{
+		layers: []*Node{out.FirstTimes(hidden), outputs.FirstTimes(numOut)},
+		bump: [][]bumpTarget{
+			{{inVar, 0}},
+			{{inVar, hidden}, {recVar, hidden}},
+		},
+		overflow: ConvertDType(ReduceAllSum(overflow), t.dtype),
+	}
 }
 
 // bumpWeights is fastAndDeep's check_bump_weights, in the graph: the first
@@ -139,9 +244,10 @@ func (t *TTFSTrainer) network(ctx *mlctx.Context, x *Node) []*Node {
 // doubles while the same layer needs bumping batch after batch. It returns
 // the bumped layer's index, or -1. Unlike fastAndDeep, the optimizer step of
 // the batch is not skipped: one graph per batch, no second forward pass.
-func (t *TTFSTrainer) bumpWeights(ctx *mlctx.Context, layers []*Node, mask *Node) *Node {
+func (t *Trainer) bumpWeights(ctx *mlctx.Context, net network, mask *Node) *Node {
 	c := t.cfg
 	g := mask.Graph()
+	layers := net.layers
 	bctx := ctx.In("bumping").Checked(false)
 	valueVar := bctx.VariableWithValue("value", shapes.CastAsDType(c.BumpValue, t.dtype)).SetTrainable(false)
 	lastVar := bctx.VariableWithValue("last_layer", int32(-1)).SetTrainable(false)
@@ -153,7 +259,7 @@ func (t *TTFSTrainer) bumpWeights(ctx *mlctx.Context, layers []*Node, mask *Node
 	for l := len(layers) - 1; l >= 0; l-- { // reverse, so the first layer in order wins
 		silent := LogicalAnd(LogicalNot(IsFinite(layers[l])), sampleMask)
 		frac := Div(ReduceAllSum(ConvertDType(silent, t.dtype)), MulScalar(numSamples, float64(layers[l].Shape().Dim(1))))
-		missed[l] = ReduceLogicalOr(silent, 0) // [neurons]
+		missed[l] = ConvertDType(ReduceLogicalOr(silent, 0), t.dtype) // [neurons]
 		chosen = Where(GreaterThan(frac, Scalar(g, t.dtype, c.MaxMissing[l])), Const(g, int32(l)), chosen)
 	}
 	value := Scalar(g, t.dtype, c.BumpValue)
@@ -161,14 +267,26 @@ func (t *TTFSTrainer) bumpWeights(ctx *mlctx.Context, layers []*Node, mask *Node
 		value = Where(Equal(chosen, lastVar.ValueGraph(g)), MulScalar(valueVar.ValueGraph(g), 2), value)
 	}
 	for l := range layers {
-		wVar := ctx.In(fmt.Sprintf("layer_%d", l)).InspectVariableInScope("weights")
-		w := wVar.ValueGraph(g)
 		delta := Where(Equal(chosen, Const(g, int32(l))), value, ZerosLike(value))
-		step := BroadcastToShape(delta, w.Shape())
-		if c.BumpTargeted {
-			step = Mul(step, InsertAxes(ConvertDType(missed[l], t.dtype), 0))
+		for _, target := range net.bump[l] {
+			w := target.v.ValueGraph(g)
+			rows, cols := w.Shape().Dim(0), w.Shape().Dim(1)
+			columns := OnesLike(missed[l])
+			if c.BumpTargeted {
+				columns = missed[l]
+			}
+			// Place the layer's columns at their offset in the variable.
+			n := columns.Shape().Dim(0)
+			parts := []*Node{columns}
+			if target.offset > 0 {
+				parts = append([]*Node{Zeros(g, shapes.Make(t.dtype, target.offset))}, parts...)
+			}
+			if rest := cols - target.offset - n; rest > 0 {
+				parts = append(parts, Zeros(g, shapes.Make(t.dtype, rest)))
+			}
+			step := Mul(BroadcastToDims(InsertAxes(Concatenate(parts, 0), 0), rows, cols), delta)
+			target.v.SetValueGraph(Add(w, step))
 		}
-		wVar.SetValueGraph(Add(w, step))
 	}
 	bumped := GreaterOrEqual(chosen, Const(g, int32(0)))
 	valueVar.SetValueGraph(Where(bumped, value, valueVar.ValueGraph(g)))
@@ -183,7 +301,7 @@ type batch struct {
 	n               int
 }
 
-func (t *TTFSTrainer) makeBatch(d *Dataset, indices []int, size int) batch {
+func (t *Trainer) makeBatch(d *Dataset, indices []int, size int) batch {
 	nf := d.NumFeatures
 	labels := make([]int32, size)
 	mask := make([]bool, size)
@@ -215,7 +333,7 @@ func (t *TTFSTrainer) makeBatch(d *Dataset, indices []int, size int) batch {
 	}
 }
 
-func (t *TTFSTrainer) checkData(d *Dataset, role string) error {
+func (t *Trainer) checkData(d *Dataset, role string) error {
 	if d == nil || d.Size() == 0 {
 		return fmt.Errorf("%s set is empty", role)
 	}
@@ -251,7 +369,7 @@ func (c Config) LearningRateAt(epoch int) float64 {
 // run), evaluating on val after each epoch. It stops with an error when the
 // loss or the weights stop being finite, and when ctx is cancelled (the
 // metrics of the finished epochs are returned in both cases).
-func (t *TTFSTrainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, hooks Hooks) ([]EpochMetrics, error) {
+func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, hooks Hooks) ([]EpochMetrics, error) {
 	if err := t.checkData(trainSet, "training"); err != nil {
 		return nil, err
 	}
@@ -273,7 +391,7 @@ func (t *TTFSTrainer) Fit(ctx context.Context, trainSet, val *Dataset, start int
 		rng := rand.New(rand.NewPCG(uint64(c.Seed), uint64(epoch)))
 		order := rng.Perm(trainSet.Size())
 		var lossSum, correct float64
-		seen, bumps := 0, 0
+		seen, bumps, overflow := 0, 0, 0
 		for b := range numBatches {
 			if err := ctx.Err(); err != nil {
 				return history, fmt.Errorf("epoch %d interrupted: %w", epoch+1, err)
@@ -294,6 +412,7 @@ func (t *TTFSTrainer) Fit(ctx context.Context, trainSet, val *Dataset, start int
 			if bumped >= 0 {
 				bumps++
 			}
+			overflow += int(scalarValue(outs[3]))
 			seen += bt.n
 			if hooks.OnBatch != nil {
 				spe := 0.0
@@ -315,7 +434,7 @@ func (t *TTFSTrainer) Fit(ctx context.Context, trainSet, val *Dataset, start int
 		seconds := time.Since(began).Seconds()
 		spentSeconds += seconds
 		m := EpochMetrics{Epoch: epoch + 1, TrainLoss: lossSum / float64(seen), TrainAccuracy: correct / float64(seen),
-			ValLoss: valLoss, ValAccuracy: valAcc, LearningRate: lr, Bumps: bumps, Seconds: seconds}
+			ValLoss: valLoss, ValAccuracy: valAcc, LearningRate: lr, Bumps: bumps, Overflow: overflow, Seconds: seconds}
 		history = append(history, m)
 		if hooks.OnEpoch != nil {
 			hooks.OnEpoch(m)
@@ -325,7 +444,7 @@ func (t *TTFSTrainer) Fit(ctx context.Context, trainSet, val *Dataset, start int
 }
 
 // Evaluate returns the mean loss and the accuracy on d.
-func (t *TTFSTrainer) Evaluate(d *Dataset) (loss, accuracy float64, err error) {
+func (t *Trainer) Evaluate(d *Dataset) (loss, accuracy float64, err error) {
 	if err := t.checkData(d, "evaluation"); err != nil {
 		return 0, 0, err
 	}
@@ -350,7 +469,7 @@ func (t *TTFSTrainer) Evaluate(d *Dataset) (loss, accuracy float64, err error) {
 
 // checkWeights stops a run whose weights went NaN or infinite, before they
 // are written anywhere.
-func (t *TTFSTrainer) checkWeights() error {
+func (t *Trainer) checkWeights() error {
 	for v := range t.ctx.IterVariables() {
 		if !v.Trainable {
 			continue
