@@ -15,7 +15,11 @@ import (
 // int32, the spikes that did not fit in cfg.Capacity.
 func LIFSpikes(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, overflow *Node) {
 	out, overflow = Simulate(in, wIn, wRec, cfg)
-	out.Time = attachEventGradient(out, in, wIn, wRec, cfg.Neuron)
+	perNeuron := 0
+	if wRec == nil {
+		perNeuron = cfg.Capacity / wIn.Shape().Dim(1)
+	}
+	out.Time = attachEventGradient(out, in, wIn, wRec, cfg.Neuron, perNeuron)
 	return out, overflow
 }
 
@@ -45,8 +49,14 @@ func LIFSpikes(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, o
 // independent of the simulated duration. Because the gradient reaches the
 // input times, stacked layers get exact gradients too.
 //
+// In a feed-forward layer (perNeuron > 0: the neuron-major layout of
+// simulateFeedForward, perNeuron slots per neuron) a spike depends only on
+// the previous spike of its own neuron: J is bidiagonal within each neuron
+// and the substitution takes perNeuron steps, all neurons at once. A
+// recurrent layer's J is dense lower triangular, solved slot by slot.
+//
 // A spike whose crossing is tangential (J_kk <= 0) gets no gradient.
-func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF) *Node {
+func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeuron int) *Node {
 	g := out.Time.Graph()
 	dtype := out.Time.DType()
 	c := func(v float64) *Node { return Scalar(g, dtype, v) }
@@ -55,20 +65,29 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF) *Node {
 	tOut := StopGradient(out.Time)
 	nOut := ConvertDType(out.Neuron, dtypes.Int32)
 	valid := IsFinite(tOut)
-	tk := Where(valid, tOut, ZerosLike(tOut))
+	// Spike times enter F only through J (stopped): autodiff must not walk
+	// back into them, or it would build gradients of the slices below.
+	tk := StopGradient(Where(valid, tOut, ZerosLike(tOut)))
 
-	// The previous spike of the same neuron, as a one-hot [B, K, K'] row.
+	// The previous spike of the same neuron: its slot (or -1) and time.
 	slots := Iota(g, shapes.Make(dtypes.Int32, capacity), 0)
-	earlier := LessThan(InsertAxes(slots, 1), InsertAxes(slots, 0)) // [K', K]: k' < k
-	pairValid := LogicalAnd(InsertAxes(valid, 1), InsertAxes(valid, 2))
-	same := LogicalAnd(Equal(InsertAxes(nOut, 1), InsertAxes(nOut, 2)), pairValid)              // [B, K', K]
-	same = LogicalAnd(same, BroadcastToDims(InsertAxes(earlier, 0), batch, capacity, capacity)) // k' before k
-	slotsKK := BroadcastToDims(Reshape(slots, 1, capacity, 1), batch, capacity, capacity)
-	lastIdx := ReduceMax(Where(same, slotsKK, Const(g, int32(-1))), 1) // [B, K]
-	hasLast := GreaterOrEqual(lastIdx, Const(g, int32(0)))
-	lastOH := Equal(InsertAxes(slots, 0, 0), InsertAxes(lastIdx, 2)) // [B, K, K']
-	zeroKK := ZerosLike(ConvertDType(lastOH, dtype))
-	tLast := ReduceSum(Where(lastOH, BroadcastToDims(InsertAxes(tk, 1), batch, capacity, capacity), zeroKK), 2)
+	var lastOH, hasLast, tLast *Node
+	if perNeuron > 0 {
+		// Slot k-1, unless k opens its neuron's block; a block fills in order.
+		hasLast = LogicalAnd(valid, InsertAxes(NotEqual(ModScalar(slots, float64(perNeuron)), Const(g, int32(0))), 0))
+		shifted := Concatenate([]*Node{ZerosLike(Slice(tk, AxisRange(), AxisRange(0, 1))), Slice(tk, AxisRange(), AxisRange(0, capacity-1))}, 1)
+		tLast = StopGradient(Where(hasLast, shifted, ZerosLike(tk)))
+	} else {
+		earlier := LessThan(InsertAxes(slots, 1), InsertAxes(slots, 0)) // [K', K]: k' < k
+		pairValid := LogicalAnd(InsertAxes(valid, 1), InsertAxes(valid, 2))
+		same := LogicalAnd(Equal(InsertAxes(nOut, 1), InsertAxes(nOut, 2)), pairValid)        // [B, K', K]
+		same = LogicalAnd(same, BroadcastToDims(InsertAxes(earlier, 0), batch, capacity, capacity)) // k' before k
+		slotsKK := BroadcastToDims(Reshape(slots, 1, capacity, 1), batch, capacity, capacity)
+		lastIdx := ReduceMax(Where(same, slotsKK, Const(g, int32(-1))), 1) // [B, K]
+		hasLast = GreaterOrEqual(lastIdx, Const(g, int32(0)))
+		lastOH = Equal(InsertAxes(slots, 0, 0), InsertAxes(lastIdx, 2)) // [B, K, K']
+		tLast = ReduceSum(Where(lastOH, BroadcastToDims(InsertAxes(tk, 1), batch, capacity, capacity), ZerosLike(ConvertDType(lastOH, dtype))), 2)
+	}
 	sk := Where(hasLast, AddScalar(tLast, p.Refractory), ZerosLike(tk))
 	decay := Where(hasLast, Exp(DivScalar(Sub(tk, sk), -p.TauMem)), ZerosLike(tk)) // exp(-(t_k - s_k)/tau_mem)
 
@@ -118,7 +137,7 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF) *Node {
 	vDotT := ReduceSum(Mul(swi, pi.slopeT), 1)
 	vS := AddScalar(ReduceSum(Mul(swi, pi.valueS), 1), p.Leak)
 	vDotS := ReduceSum(Mul(swi, pi.slopeS), 1)
-	offDiag := zeroKK // [B, K, K']: ∂F_k/∂t_k' for k' < k
+	var offDiag *Node // [B, K, K']: ∂F_k/∂t_k' for k' < k (recurrent layers)
 	if wRec != nil {
 		wr := weightsAt(wRec, nOut)
 		pr := pairs(tk, valid)
@@ -135,22 +154,58 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF) *Node {
 	}
 	gap := Sub(c(p.Reset), vS) // v_reset - Vf(s_k)
 	diag := Sub(vDotT, Where(hasLast, DivScalar(Mul(gap, decay), p.TauMem), ZerosLike(gap)))
-	lastCoef := Where(hasLast, Mul(decay, Sub(DivScalar(gap, p.TauMem), vDotS)), ZerosLike(gap))
-	offDiag = StopGradient(Add(offDiag, Where(lastOH, BroadcastToDims(InsertAxes(lastCoef, 2), batch, capacity, capacity), zeroKK)))
-	usable := LogicalAnd(valid, GreaterThan(diag, c(0)))
+	lastCoef := Where(hasLast, Mul(decay, Sub(DivScalar(gap, p.TauMem), vDotS)), ZerosLike(gap)) // ∂F_k/∂t_last
+	usable := StopGradient(LogicalAnd(valid, GreaterThan(diag, c(0))))
 	safeDiag := StopGradient(Where(usable, diag, OnesLike(diag)))
-
 	u := Sub(f, StopGradient(f)) // zero in value, ∂F/∂θ in gradient
-	x := ZerosLike(u)
-	for k := range capacity {
-		onehot := ConvertDType(Equal(slots, Const(g, int32(k))), dtype)
-		row := Reshape(Slice(offDiag, AxisRange(), AxisElem(k), AxisRange()), batch, capacity)
-		uk := ReduceSum(Mul(u, InsertAxes(onehot, 0)), 1)
-		dk := Reshape(Slice(safeDiag, AxisRange(), AxisElem(k)), batch)
-		okK := Reshape(Slice(usable, AxisRange(), AxisElem(k)), batch)
-		xk := Div(Sub(uk, ReduceSum(Mul(row, x), 1)), dk)
-		xk = Where(okK, xk, ZerosLike(xk))
-		x = Add(x, Mul(InsertAxes(xk, 1), InsertAxes(onehot, 0)))
+
+	var x *Node
+	if perNeuron > 0 {
+		x = chainSolve(u, StopGradient(lastCoef), safeDiag, usable, perNeuron)
+	} else {
+		zeroKK := ZerosLike(ConvertDType(lastOH, dtype))
+		offDiag = StopGradient(Add(offDiag, Where(lastOH, BroadcastToDims(InsertAxes(lastCoef, 2), batch, capacity, capacity), zeroKK)))
+		x = ZerosLike(u)
+		for k := range capacity {
+			onehot := ConvertDType(Equal(slots, Const(g, int32(k))), dtype)
+			row := Reshape(Slice(offDiag, AxisRange(), AxisElem(k), AxisRange()), batch, capacity)
+			uk := ReduceSum(Mul(u, InsertAxes(onehot, 0)), 1)
+			dk := Reshape(Slice(safeDiag, AxisRange(), AxisElem(k)), batch)
+			okK := Reshape(Slice(usable, AxisRange(), AxisElem(k)), batch)
+			xk := Div(Sub(uk, ReduceSum(Mul(row, x), 1)), dk)
+			xk = Where(okK, xk, ZerosLike(xk))
+			x = Add(x, Mul(InsertAxes(xk, 1), InsertAxes(onehot, 0)))
+		}
 	}
 	return Where(valid, Sub(tk, x), Infinity(g, dtype, 1))
+}
+
+// chainSolve solves J x = u where, per neuron block of perNeuron slots, row
+// j holds diag_j on the diagonal and lastCoef_j at column j-1: perNeuron
+// steps over all neurons at once. u carries the gradient; it is never
+// sliced (simplego has no gradient for Slice), slots are picked by one-hot
+// sums instead.
+func chainSolve(u, lastCoef, diag, usable *Node, perNeuron int) *Node {
+	g := u.Graph()
+	dtype := u.DType()
+	batch, capacity := u.Shape().Dim(0), u.Shape().Dim(1)
+	numOut := capacity / perNeuron
+	u3 := Reshape(u, batch, numOut, perNeuron)
+	// pick reads slot j of a stopped tensor; the StopGradient must come last,
+	// or autodiff would differentiate the Slice.
+	pick := func(x *Node, j int) *Node {
+		return StopGradient(Reshape(Slice(Reshape(x, batch, numOut, perNeuron), AxisRange(), AxisRange(), AxisElem(j)), batch, numOut))
+	}
+	slots := Iota(g, shapes.Make(dtypes.Int32, perNeuron), 0)
+	xs := ZerosLike(u3)
+	prev := ZerosLike(pick(diag, 0))
+	for j := range perNeuron {
+		onehot := Reshape(ConvertDType(Equal(slots, Const(g, int32(j))), dtype), 1, 1, perNeuron)
+		uj := ReduceSum(Mul(u3, onehot), 2)
+		xj := Div(Sub(uj, Mul(pick(lastCoef, j), prev)), pick(diag, j))
+		xj = Where(pick(usable, j), xj, ZerosLike(xj))
+		xs = Add(xs, Mul(InsertAxes(xj, 2), onehot))
+		prev = xj
+	}
+	return Reshape(xs, batch, capacity)
 }

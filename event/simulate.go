@@ -71,28 +71,138 @@ func checkLayerShapes(in snn.Spikes, wIn, wRec *Node) {
 }
 
 // Simulate runs a layer of LIF neurons over its input spikes and returns its
-// output spikes, time-sorted and padded with +Inf to cfg.Capacity, and the
-// number of spikes per sample that did not fit ([batch] int32; a lower
-// bound when the capacity overflows early). It computes values only: no
-// gradient flows through it (see LIFSpikes for the differentiable layer).
+// output spikes, padded with +Inf to cfg.Capacity slots, and the number of
+// spikes per sample that did not fit ([batch] int32; a lower bound when the
+// capacity overflows early). It computes values only: no gradient flows
+// through it (see LIFSpikes for the differentiable layer).
 //
 // in lists input spikes (times [batch, I], +Inf padding; neuron indices
-// into the rows of wIn [inputs, neurons]); wRec [neurons, neurons] holds
-// recurrent weights from each neuron (row) to each neuron (column), nil for a
-// feed-forward layer.
+// into the rows of wIn [inputs, neurons]); inputs need not be sorted. wRec
+// [neurons, neurons] holds recurrent weights from each neuron (row) to each
+// neuron (column), nil for a feed-forward layer.
 //
-// The loop is jaxsnn's step function with a fixed number of steps, I +
-// capacity, unrolled in the graph. Each step finds every neuron's next
-// threshold crossing (NextCrossing) and the next input time, advances all
-// neurons to the earlier of the two (Evolve) and applies that event: all
-// input spikes at that instant together (so exact ties are exact), or the
-// earliest neuron's spike (reset, refractory clamp, recurrent current).
-// Inputs need not be sorted.
+// The loop is jaxsnn's step function with a fixed number of steps, unrolled
+// in the graph. Each step finds the next threshold crossing (NextCrossing)
+// and the next input time, advances to the earlier of the two (Evolve) and
+// applies that event: all input spikes at that instant together (so exact
+// ties are exact), or a spike (reset, refractory clamp, recurrent current).
+//
+//   - Recurrent layers share one clock: each step handles the layer's
+//     earliest event, I + capacity steps; the output is time-sorted.
+//   - Feed-forward neurons do not interact, so each neuron runs on its own
+//     clock and the loop needs only I + capacity/neurons steps. Each neuron
+//     keeps capacity/neurons slots (the capacity must be a multiple of the
+//     number of neurons); the output lists neuron 0's spikes in time order,
+//     then neuron 1's, and so on.
 func Simulate(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, overflow *Node) {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
 	checkLayerShapes(in, wIn, wRec)
+	if wRec == nil {
+		return simulateFeedForward(in, wIn, cfg)
+	}
+	return simulateRecurrent(in, wIn, wRec, cfg)
+}
+
+// inputSchedule prepares a layer's inputs for the event loop: the time of
+// each sample's first input (the clock's start), the end of the simulated
+// horizon, the input times with those beyond the horizon moved to farTime,
+// and which inputs are to be applied.
+func inputSchedule(inTimes *Node, cfg LIFConfig) (start, end, times, pending *Node) {
+	g := inTimes.Graph()
+	dtype := inTimes.DType()
+	inf := Infinity(g, dtype, 1)
+	finite := IsFinite(inTimes)
+	start = ReduceMin(Where(finite, inTimes, inf), 1)
+	start = Where(IsFinite(start), start, ZerosLike(start))
+	end = AddScalar(start, cfg.horizon())
+	pending = LogicalAnd(finite, LessOrEqual(inTimes, InsertAxes(end, 1)))
+	times = Where(pending, inTimes, BroadcastToShape(Scalar(g, dtype, farTime), inTimes.Shape()))
+	return start, end, times, pending
+}
+
+// simulateFeedForward is Simulate for a feed-forward layer: every neuron on
+// its own clock.
+func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spikes, overflow *Node) {
+	g := in.Time.Graph()
+	dtype := in.Time.DType()
+	p := cfg.Neuron
+	c := func(v float64) *Node { return Scalar(g, dtype, v) }
+	inf := Infinity(g, dtype, 1)
+	far := c(farTime)
+	batch, numIn, numOut := in.Time.Shape().Dim(0), in.Time.Shape().Dim(1), wIn.Shape().Dim(1)
+	if cfg.Capacity%numOut != 0 {
+		panicf("event LIF layer: a feed-forward layer's capacity (%d) must be a multiple of its number of neurons (%d): each neuron keeps capacity/neurons spikes",
+			cfg.Capacity, numOut)
+	}
+	perNeuron := cfg.Capacity / numOut
+
+	rowsIn := Gather(StopGradient(wIn), InsertAxes(ConvertDType(in.Neuron, dtypes.Int32), -1)) // [B, I, N]
+	start, end, inTimes, active := inputSchedule(StopGradient(in.Time), cfg)
+	inTimesBNI := BroadcastToDims(InsertAxes(inTimes, 1), batch, numOut, numIn)
+	activeBNI := BroadcastToDims(InsertAxes(active, 1), batch, numOut, numIn)
+	endBN := BroadcastToDims(InsertAxes(end, 1), batch, numOut)
+	reset := BroadcastToDims(c(p.Reset), batch, numOut)
+
+	t := BroadcastToDims(InsertAxes(start, 1), batch, numOut) // each neuron's clock
+	lastInput := BroadcastToDims(Neg(far), batch, numOut)     // time of the last applied input group
+	v := BroadcastToDims(c(p.Leak), batch, numOut)
+	cur := ZerosLike(v)
+	refractoryEnd := BroadcastToDims(Neg(far), batch, numOut)
+	count := BroadcastToDims(Const(g, int32(0)), batch, numOut)
+	overflowBN := count
+	outTimes := BroadcastToDims(inf, batch, numOut, perNeuron)
+	slots := Iota(g, shapes.Make(dtypes.Int32, perNeuron), 0)
+
+	crossing := func(t, v, cur, refractoryEnd *Node) *Node {
+		wait := Max(Sub(refractoryEnd, t), c(0))
+		v0 := Where(GreaterThan(wait, c(0)), reset, v)
+		i0 := Mul(cur, Exp(DivScalar(wait, -p.TauSyn)))
+		tc := Add(Add(NextCrossing(v0, i0, p), wait), t)
+		return Where(LessOrEqual(tc, endBN), tc, inf)
+	}
+	for range numIn + perNeuron {
+		pending := LogicalAnd(activeBNI, GreaterThan(inTimesBNI, InsertAxes(lastInput, 2)))
+		tIn := ReduceMin(Where(pending, inTimesBNI, far), 2) // [B, N]
+		tc := crossing(t, v, cur, refractoryEnd)
+		isSpike := LogicalAnd(IsFinite(tc), LessOrEqual(tc, tIn))
+		isInput := LogicalAnd(LogicalNot(isSpike), LessThan(tIn, far))
+		tNext := Where(isSpike, tc, Where(isInput, tIn, t))
+
+		dt := Sub(tNext, t)
+		wait := Min(Max(Sub(refractoryEnd, t), c(0)), dt)
+		vFree := Where(GreaterThan(wait, c(0)), reset, v)
+		v, _ = Evolve(vFree, Mul(cur, Exp(DivScalar(wait, -p.TauSyn))), Sub(dt, wait), p)
+		cur = Mul(cur, Exp(DivScalar(dt, -p.TauSyn)))
+		t = tNext
+
+		hit := LogicalAnd(LogicalAnd(pending, Equal(inTimesBNI, InsertAxes(tIn, 2))), InsertAxes(isInput, 2)) // [B, N, I]
+		cur = Add(cur, Einsum("bni,bin->bn", ConvertDType(hit, dtype), rowsIn))
+		lastInput = Where(isInput, tIn, lastInput)
+
+		room := LessThan(count, Const(g, int32(perNeuron)))
+		record := LogicalAnd(isSpike, room)
+		slot := LogicalAnd(Equal(InsertAxes(count, 2), Reshape(slots, 1, 1, perNeuron)), InsertAxes(record, 2))
+		outTimes = Where(slot, BroadcastToDims(InsertAxes(tNext, 2), batch, numOut, perNeuron), outTimes)
+		one, zero := OnesLike(count), ZerosLike(count)
+		count = Add(count, Where(record, one, zero))
+		overflowBN = Add(overflowBN, Where(LogicalAnd(isSpike, LogicalNot(room)), one, zero))
+		v = Where(isSpike, reset, v)
+		refractoryEnd = Where(isSpike, AddScalar(tNext, p.Refractory), refractoryEnd)
+	}
+	full := GreaterOrEqual(count, Const(g, int32(perNeuron)))
+	ahead := IsFinite(crossing(t, v, cur, refractoryEnd))
+	overflowBN = Add(overflowBN, Where(LogicalAnd(full, ahead), OnesLike(count), ZerosLike(count)))
+	neurons := BroadcastToDims(Reshape(Iota(g, shapes.Make(dtypes.Int32, numOut), 0), 1, numOut, 1), batch, numOut, perNeuron)
+	return snn.Spikes{
+		Time:   Reshape(outTimes, batch, numOut*perNeuron),
+		Neuron: Reshape(neurons, batch, numOut*perNeuron),
+	}, ReduceSum(overflowBN, 1)
+}
+
+// simulateRecurrent is Simulate for a recurrent layer: one clock.
+func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, overflow *Node) {
 	g := in.Time.Graph()
 	dtype := in.Time.DType()
 	p := cfg.Neuron
@@ -101,21 +211,9 @@ func Simulate(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, ov
 	far := c(farTime)
 	batch, numIn, numOut, capacity := in.Time.Shape().Dim(0), in.Time.Shape().Dim(1), wIn.Shape().Dim(1), cfg.Capacity
 
-	inTimes := StopGradient(in.Time)
 	rowsIn := Gather(StopGradient(wIn), InsertAxes(ConvertDType(in.Neuron, dtypes.Int32), -1)) // [B, I, N]
-	var rec *Node
-	if wRec != nil {
-		rec = StopGradient(wRec)
-	}
-
-	// The clock starts at each sample's earliest input; events later than
-	// the horizon after it are not simulated.
-	finite := IsFinite(inTimes)
-	start := ReduceMin(Where(finite, inTimes, inf), 1)
-	start = Where(IsFinite(start), start, c(0))
-	end := AddScalar(start, cfg.horizon())
-	pending := LogicalAnd(finite, LessOrEqual(inTimes, InsertAxes(end, 1)))
-	inTimes = Where(pending, inTimes, far)
+	rec := StopGradient(wRec)
+	start, end, inTimes, pending := inputSchedule(StopGradient(in.Time), cfg)
 
 	t := start
 	v := BroadcastToDims(c(p.Leak), batch, numOut)
@@ -174,9 +272,7 @@ func Simulate(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, ov
 		overflow = Add(overflow, Where(LogicalAnd(isSpike, LogicalNot(room)), one, ZerosLike(count)))
 		v = Where(fired, BroadcastToDims(c(p.Reset), batch, numOut), v)
 		refractoryEnd = Where(fired, BroadcastToDims(InsertAxes(AddScalar(tNext, p.Refractory), 1), batch, numOut), refractoryEnd)
-		if rec != nil {
-			cur = Add(cur, MatMul(ConvertDType(fired, dtype), rec))
-		}
+		cur = Add(cur, MatMul(ConvertDType(fired, dtype), rec))
 	}
 	// A full layer with a crossing still ahead has lost at least that spike.
 	full := GreaterOrEqual(count, Const(g, int32(capacity)))
