@@ -80,7 +80,7 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	} else {
 		earlier := LessThan(InsertAxes(slots, 1), InsertAxes(slots, 0)) // [K', K]: k' < k
 		pairValid := LogicalAnd(InsertAxes(valid, 1), InsertAxes(valid, 2))
-		same := LogicalAnd(Equal(InsertAxes(nOut, 1), InsertAxes(nOut, 2)), pairValid)        // [B, K', K]
+		same := LogicalAnd(Equal(InsertAxes(nOut, 1), InsertAxes(nOut, 2)), pairValid)              // [B, K', K]
 		same = LogicalAnd(same, BroadcastToDims(InsertAxes(earlier, 0), batch, capacity, capacity)) // k' before k
 		slotsKK := BroadcastToDims(Reshape(slots, 1, capacity, 1), batch, capacity, capacity)
 		lastIdx := ReduceMax(Where(same, slotsKK, Const(g, int32(-1))), 1) // [B, K]
