@@ -139,14 +139,13 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	perNeuron := cfg.Capacity / numOut
 
 	rowsIn := Gather(StopGradient(wIn), InsertAxes(ConvertDType(in.Neuron, dtypes.Int32), -1)) // [B, I, N]
-	start, end, inTimes, active := inputSchedule(StopGradient(in.Time), cfg)
-	inTimesBNI := BroadcastToDims(InsertAxes(inTimes, 1), batch, numOut, numIn)
-	activeBNI := BroadcastToDims(InsertAxes(active, 1), batch, numOut, numIn)
+	start, end, inTimes, _ := inputSchedule(StopGradient(in.Time), cfg)
+	queue := newInputQueue(inTimes, rowsIn)
 	endBN := BroadcastToDims(InsertAxes(end, 1), batch, numOut)
 	reset := BroadcastToDims(c(p.Reset), batch, numOut)
 
 	t := BroadcastToDims(InsertAxes(start, 1), batch, numOut) // each neuron's clock
-	lastInput := BroadcastToDims(Neg(far), batch, numOut)     // time of the last applied input group
+	next := BroadcastToDims(Const(g, int32(0)), batch, numOut) // each neuron's next input, in time order
 	v := BroadcastToDims(c(p.Leak), batch, numOut)
 	cur := ZerosLike(v)
 	refractoryEnd := BroadcastToDims(Neg(far), batch, numOut)
@@ -163,8 +162,7 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 		return Where(LessOrEqual(tc, endBN), tc, inf)
 	}
 	for range numIn + perNeuron {
-		pending := LogicalAnd(activeBNI, GreaterThan(inTimesBNI, InsertAxes(lastInput, 2)))
-		tIn := ReduceMin(Where(pending, inTimesBNI, far), 2) // [B, N]
+		tIn := queue.timeAt(next) // [B, N]
 		tc := crossing(t, v, cur, refractoryEnd)
 		isSpike := LogicalAnd(IsFinite(tc), LessOrEqual(tc, tIn))
 		isInput := LogicalAnd(LogicalNot(isSpike), LessThan(tIn, far))
@@ -177,9 +175,9 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 		cur = Mul(cur, Exp(DivScalar(dt, -p.TauSyn)))
 		t = tNext
 
-		hit := LogicalAnd(LogicalAnd(pending, Equal(inTimesBNI, InsertAxes(tIn, 2))), InsertAxes(isInput, 2)) // [B, N, I]
-		cur = Add(cur, Einsum("bni,bin->bn", ConvertDType(hit, dtype), rowsIn))
-		lastInput = Where(isInput, tIn, lastInput)
+		jump, after := queue.group(next)
+		cur = Add(cur, Where(isInput, jump, ZerosLike(jump)))
+		next = Where(isInput, after, next)
 
 		room := LessThan(count, Const(g, int32(perNeuron)))
 		record := LogicalAnd(isSpike, room)
@@ -199,6 +197,69 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 		Time:   Reshape(outTimes, batch, numOut*perNeuron),
 		Neuron: Reshape(neurons, batch, numOut*perNeuron),
 	}, ReduceSum(overflowBN, 1)
+}
+
+// inputQueue holds a layer's input spikes sorted by time, so that each
+// neuron can take its next group of simultaneous inputs with a few gathers
+// (O(neurons) per step) instead of scanning all inputs at every step.
+type inputQueue struct {
+	batch, numIn int
+	times        *Node // [B, I+1] sorted times; slot I (and inactive inputs) hold farTime
+	groupEnd     *Node // [B, I+1] int32: one past the last input at the same time
+	prefix       *Node // [B, I+1, N]: Σ of the weight rows of the inputs before each slot
+}
+
+// newInputQueue sorts the inputs without a sort op (GoMLX has none): each
+// input's rank is the number of inputs before it in (time, index) order, a
+// pairwise count, and the sorted lists follow from the rank permutation.
+// This costs O(I²) once per layer.
+func newInputQueue(times, rowsIn *Node) inputQueue {
+	g := times.Graph()
+	dtype := times.DType()
+	batch, numIn := times.Shape().Dim(0), times.Shape().Dim(1)
+	idx := Iota(g, shapes.Make(dtypes.Int32, numIn), 0)
+	tj, ti := InsertAxes(times, 1), InsertAxes(times, 2) // [B, i, j]
+	before := LogicalOr(LessThan(tj, ti), LogicalAnd(Equal(tj, ti), InsertAxes(LessThan(InsertAxes(idx, 0), InsertAxes(idx, 1)), 0)))
+	rank := ReduceSum(ConvertDType(before, dtypes.Int32), 2)                                       // [B, I]
+	perm := ConvertDType(Equal(InsertAxes(rank, 1), Reshape(idx, 1, numIn, 1)), dtype)            // [B, r, i]
+	sorted := Einsum("bri,bi->br", perm, times)
+	rows := Einsum("bri,bin->brn", perm, rowsIn)
+	// prefix[r] = Σ_{r' < r} rows[r'], for r = 0..I.
+	slots := Iota(g, shapes.Make(dtypes.Int32, numIn+1), 0)
+	strict := ConvertDType(LessThan(InsertAxes(idx, 0), InsertAxes(slots, 1)), dtype) // [I+1, I]
+	prefix := Einsum("rs,bsn->brn", strict, rows)
+	// One past the last input at the same time: how many are <= it.
+	groupEnd := ReduceSum(ConvertDType(LessOrEqual(InsertAxes(sorted, 1), InsertAxes(sorted, 2)), dtypes.Int32), 2)
+	far := BroadcastToDims(Scalar(g, dtype, farTime), batch, 1)
+	return inputQueue{
+		batch: batch, numIn: numIn,
+		times:    Concatenate([]*Node{sorted, far}, 1),
+		groupEnd: Concatenate([]*Node{groupEnd, BroadcastToDims(Const(g, int32(numIn)), batch, 1)}, 1),
+		prefix:   prefix,
+	}
+}
+
+// at gathers x[b, pos[b, n]] for pos [B, N] (x [B, I+1]).
+func (q inputQueue) at(x, pos *Node) *Node {
+	numOut := pos.Shape().Dim(1)
+	b := BroadcastToDims(Reshape(Iota(pos.Graph(), shapes.Make(dtypes.Int32, q.batch), 0), q.batch, 1), q.batch, numOut)
+	return Gather(x, Stack([]*Node{b, pos}, -1))
+}
+
+// timeAt is the time of the input at sorted position pos (farTime past the end).
+func (q inputQueue) timeAt(pos *Node) *Node { return q.at(q.times, pos) }
+
+// group returns, for each neuron, the summed weights of the inputs of the
+// group that starts at pos (all inputs at that instant) and the position
+// after the group.
+func (q inputQueue) group(pos *Node) (jump, after *Node) {
+	g := pos.Graph()
+	numOut := pos.Shape().Dim(1)
+	after = q.at(q.groupEnd, pos)
+	b := BroadcastToDims(Reshape(Iota(g, shapes.Make(dtypes.Int32, q.batch), 0), q.batch, 1), q.batch, numOut)
+	n := BroadcastToDims(Reshape(Iota(g, shapes.Make(dtypes.Int32, numOut), 0), 1, numOut), q.batch, numOut)
+	prefixAt := func(p *Node) *Node { return Gather(q.prefix, Stack([]*Node{b, p, n}, -1)) }
+	return Sub(prefixAt(after), prefixAt(pos)), after
 }
 
 // simulateRecurrent is Simulate for a recurrent layer: one clock.
