@@ -144,7 +144,7 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	endBN := BroadcastToDims(InsertAxes(end, 1), batch, numOut)
 	reset := BroadcastToDims(c(p.Reset), batch, numOut)
 
-	t := BroadcastToDims(InsertAxes(start, 1), batch, numOut) // each neuron's clock
+	t := BroadcastToDims(InsertAxes(start, 1), batch, numOut)  // each neuron's clock
 	next := BroadcastToDims(Const(g, int32(0)), batch, numOut) // each neuron's next input, in time order
 	v := BroadcastToDims(c(p.Leak), batch, numOut)
 	cur := ZerosLike(v)
@@ -220,8 +220,8 @@ func newInputQueue(times, rowsIn *Node) inputQueue {
 	idx := Iota(g, shapes.Make(dtypes.Int32, numIn), 0)
 	tj, ti := InsertAxes(times, 1), InsertAxes(times, 2) // [B, i, j]
 	before := LogicalOr(LessThan(tj, ti), LogicalAnd(Equal(tj, ti), InsertAxes(LessThan(InsertAxes(idx, 0), InsertAxes(idx, 1)), 0)))
-	rank := ReduceSum(ConvertDType(before, dtypes.Int32), 2)                                       // [B, I]
-	perm := ConvertDType(Equal(InsertAxes(rank, 1), Reshape(idx, 1, numIn, 1)), dtype)            // [B, r, i]
+	rank := ReduceSum(ConvertDType(before, dtypes.Int32), 2)                           // [B, I]
+	perm := ConvertDType(Equal(InsertAxes(rank, 1), Reshape(idx, 1, numIn, 1)), dtype) // [B, r, i]
 	sorted := Einsum("bri,bi->br", perm, times)
 	rows := Einsum("bri,bin->brn", perm, rowsIn)
 	// prefix[r] = Σ_{r' < r} rows[r'], for r = 0..I.
