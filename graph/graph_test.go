@@ -2,6 +2,8 @@ package graph
 
 import (
 	"math"
+	"math/rand/v2"
+	"sort"
 	"testing"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -92,5 +94,49 @@ func TestLambertW0(t *testing.T) {
 	below := MustExecOnce(backend, LambertW0, []float64{-0.5, -1})
 	for _, v := range tensors.MustCopyFlatData[float64](below) {
 		require.True(t, math.IsNaN(v), "no real W0 below -1/e")
+	}
+}
+
+func TestSortRowsAndPrefixSum(t *testing.T) {
+	backend, _, err := NewBackend("")
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 5, 8, 13, 64} {
+		const rows = 3
+		x := make([]float64, rows*n)
+		for i := range x {
+			x[i] = math.Round(4*rng.Float64()*4) / 4 // many ties
+			if rng.Float64() < 0.1 {
+				x[i] = math.Inf(1)
+			}
+		}
+		exec, err := NewExec(backend, func(x *Node) []*Node {
+			s, idx := SortRows(x)
+			return []*Node{s, idx, PrefixSum(x, 1)}
+		})
+		require.NoError(t, err)
+		outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, rows, n))
+		require.NoError(t, err)
+		sorted := tensors.MustCopyFlatData[float64](outs[0])
+		idx := tensors.MustCopyFlatData[int32](outs[1])
+		prefix := tensors.MustCopyFlatData[float64](outs[2])
+		for r := range rows {
+			row := append([]float64(nil), x[r*n:(r+1)*n]...)
+			want := append([]float64(nil), row...)
+			sort.Float64s(want)
+			require.Equal(t, want, sorted[r*n:(r+1)*n], "n=%d row %d", n, r)
+			seen := map[int32]bool{}
+			sum := 0.0
+			for k := range n {
+				i := idx[r*n+k]
+				require.False(t, seen[i], "index %d twice", i)
+				seen[i] = true
+				require.Equal(t, row[i], sorted[r*n+k])
+				sum += row[k]
+				if !math.IsInf(sum, 1) {
+					require.InDelta(t, sum, prefix[r*n+k], 1e-12)
+				}
+			}
+		}
 	}
 }
