@@ -89,11 +89,12 @@ func checkLayerShapes(in snn.Spikes, wIn, wRec *Node) {
 //
 //   - Recurrent layers share one clock: each step handles the layer's
 //     earliest event, I + capacity steps; the output is time-sorted.
-//   - Feed-forward neurons do not interact, so each neuron runs on its own
-//     clock and the loop needs only I + capacity/neurons steps. Each neuron
-//     keeps capacity/neurons slots (the capacity must be a multiple of the
-//     number of neurons); the output lists neuron 0's spikes in time order,
-//     then neuron 1's, and so on.
+//   - Feed-forward neurons do not interact, and only a neuron's last reset
+//     matters for its membrane: each of capacity/neurons rounds finds every
+//     neuron's next spike in all inter-input intervals at once (see
+//     simulateFeedForward). Each neuron keeps capacity/neurons slots (the
+//     capacity must be a multiple of the number of neurons); the output
+//     lists neuron 0's spikes in time order, then neuron 1's, and so on.
 func Simulate(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, overflow *Node) {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
@@ -120,146 +121,6 @@ func inputSchedule(inTimes *Node, cfg LIFConfig) (start, end, times, pending *No
 	pending = LogicalAnd(finite, LessOrEqual(inTimes, InsertAxes(end, 1)))
 	times = Where(pending, inTimes, BroadcastToShape(Scalar(g, dtype, farTime), inTimes.Shape()))
 	return start, end, times, pending
-}
-
-// simulateFeedForward is Simulate for a feed-forward layer: every neuron on
-// its own clock.
-func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spikes, overflow *Node) {
-	g := in.Time.Graph()
-	dtype := in.Time.DType()
-	p := cfg.Neuron
-	c := func(v float64) *Node { return Scalar(g, dtype, v) }
-	inf := Infinity(g, dtype, 1)
-	far := c(farTime)
-	batch, numIn, numOut := in.Time.Shape().Dim(0), in.Time.Shape().Dim(1), wIn.Shape().Dim(1)
-	if cfg.Capacity%numOut != 0 {
-		panicf("event LIF layer: a feed-forward layer's capacity (%d) must be a multiple of its number of neurons (%d): each neuron keeps capacity/neurons spikes",
-			cfg.Capacity, numOut)
-	}
-	perNeuron := cfg.Capacity / numOut
-
-	rowsIn := Gather(StopGradient(wIn), InsertAxes(ConvertDType(in.Neuron, dtypes.Int32), -1)) // [B, I, N]
-	start, end, inTimes, _ := inputSchedule(StopGradient(in.Time), cfg)
-	queue := newInputQueue(inTimes, rowsIn)
-	endBN := BroadcastToDims(InsertAxes(end, 1), batch, numOut)
-	reset := BroadcastToDims(c(p.Reset), batch, numOut)
-
-	t := BroadcastToDims(InsertAxes(start, 1), batch, numOut)  // each neuron's clock
-	next := BroadcastToDims(Const(g, int32(0)), batch, numOut) // each neuron's next input, in time order
-	v := BroadcastToDims(c(p.Leak), batch, numOut)
-	cur := ZerosLike(v)
-	refractoryEnd := BroadcastToDims(Neg(far), batch, numOut)
-	count := BroadcastToDims(Const(g, int32(0)), batch, numOut)
-	overflowBN := count
-	outTimes := BroadcastToDims(inf, batch, numOut, perNeuron)
-	slots := Iota(g, shapes.Make(dtypes.Int32, perNeuron), 0)
-
-	crossing := func(t, v, cur, refractoryEnd *Node) *Node {
-		wait := Max(Sub(refractoryEnd, t), c(0))
-		v0 := Where(GreaterThan(wait, c(0)), reset, v)
-		i0 := Mul(cur, Exp(DivScalar(wait, -p.TauSyn)))
-		tc := Add(Add(NextCrossing(v0, i0, p), wait), t)
-		return Where(LessOrEqual(tc, endBN), tc, inf)
-	}
-	for range numIn + perNeuron {
-		tIn := queue.timeAt(next) // [B, N]
-		tc := crossing(t, v, cur, refractoryEnd)
-		isSpike := LogicalAnd(IsFinite(tc), LessOrEqual(tc, tIn))
-		isInput := LogicalAnd(LogicalNot(isSpike), LessThan(tIn, far))
-		tNext := Where(isSpike, tc, Where(isInput, tIn, t))
-
-		dt := Sub(tNext, t)
-		wait := Min(Max(Sub(refractoryEnd, t), c(0)), dt)
-		vFree := Where(GreaterThan(wait, c(0)), reset, v)
-		v, _ = Evolve(vFree, Mul(cur, Exp(DivScalar(wait, -p.TauSyn))), Sub(dt, wait), p)
-		cur = Mul(cur, Exp(DivScalar(dt, -p.TauSyn)))
-		t = tNext
-
-		jump, after := queue.group(next)
-		cur = Add(cur, Where(isInput, jump, ZerosLike(jump)))
-		next = Where(isInput, after, next)
-
-		room := LessThan(count, Const(g, int32(perNeuron)))
-		record := LogicalAnd(isSpike, room)
-		slot := LogicalAnd(Equal(InsertAxes(count, 2), Reshape(slots, 1, 1, perNeuron)), InsertAxes(record, 2))
-		outTimes = Where(slot, BroadcastToDims(InsertAxes(tNext, 2), batch, numOut, perNeuron), outTimes)
-		one, zero := OnesLike(count), ZerosLike(count)
-		count = Add(count, Where(record, one, zero))
-		overflowBN = Add(overflowBN, Where(LogicalAnd(isSpike, LogicalNot(room)), one, zero))
-		v = Where(isSpike, reset, v)
-		refractoryEnd = Where(isSpike, AddScalar(tNext, p.Refractory), refractoryEnd)
-	}
-	full := GreaterOrEqual(count, Const(g, int32(perNeuron)))
-	ahead := IsFinite(crossing(t, v, cur, refractoryEnd))
-	overflowBN = Add(overflowBN, Where(LogicalAnd(full, ahead), OnesLike(count), ZerosLike(count)))
-	neurons := BroadcastToDims(Reshape(Iota(g, shapes.Make(dtypes.Int32, numOut), 0), 1, numOut, 1), batch, numOut, perNeuron)
-	return snn.Spikes{
-		Time:   Reshape(outTimes, batch, numOut*perNeuron),
-		Neuron: Reshape(neurons, batch, numOut*perNeuron),
-	}, ReduceSum(overflowBN, 1)
-}
-
-// inputQueue holds a layer's input spikes sorted by time, so that each
-// neuron can take its next group of simultaneous inputs with a few gathers
-// (O(neurons) per step) instead of scanning all inputs at every step.
-type inputQueue struct {
-	batch, numIn int
-	times        *Node // [B, I+1] sorted times; slot I (and inactive inputs) hold farTime
-	groupEnd     *Node // [B, I+1] int32: one past the last input at the same time
-	prefix       *Node // [B, I+1, N]: Σ of the weight rows of the inputs before each slot
-}
-
-// newInputQueue sorts the inputs without a sort op (GoMLX has none): each
-// input's rank is the number of inputs before it in (time, index) order, a
-// pairwise count, and the sorted lists follow from the rank permutation.
-// This costs O(I²) once per layer.
-func newInputQueue(times, rowsIn *Node) inputQueue {
-	g := times.Graph()
-	dtype := times.DType()
-	batch, numIn := times.Shape().Dim(0), times.Shape().Dim(1)
-	idx := Iota(g, shapes.Make(dtypes.Int32, numIn), 0)
-	tj, ti := InsertAxes(times, 1), InsertAxes(times, 2) // [B, i, j]
-	before := LogicalOr(LessThan(tj, ti), LogicalAnd(Equal(tj, ti), InsertAxes(LessThan(InsertAxes(idx, 0), InsertAxes(idx, 1)), 0)))
-	rank := ReduceSum(ConvertDType(before, dtypes.Int32), 2)                           // [B, I]
-	perm := ConvertDType(Equal(InsertAxes(rank, 1), Reshape(idx, 1, numIn, 1)), dtype) // [B, r, i]
-	sorted := Einsum("bri,bi->br", perm, times)
-	rows := Einsum("bri,bin->brn", perm, rowsIn)
-	// prefix[r] = Σ_{r' < r} rows[r'], for r = 0..I.
-	slots := Iota(g, shapes.Make(dtypes.Int32, numIn+1), 0)
-	strict := ConvertDType(LessThan(InsertAxes(idx, 0), InsertAxes(slots, 1)), dtype) // [I+1, I]
-	prefix := Einsum("rs,bsn->brn", strict, rows)
-	// One past the last input at the same time: how many are <= it.
-	groupEnd := ReduceSum(ConvertDType(LessOrEqual(InsertAxes(sorted, 1), InsertAxes(sorted, 2)), dtypes.Int32), 2)
-	far := BroadcastToDims(Scalar(g, dtype, farTime), batch, 1)
-	return inputQueue{
-		batch: batch, numIn: numIn,
-		times:    Concatenate([]*Node{sorted, far}, 1),
-		groupEnd: Concatenate([]*Node{groupEnd, BroadcastToDims(Const(g, int32(numIn)), batch, 1)}, 1),
-		prefix:   prefix,
-	}
-}
-
-// at gathers x[b, pos[b, n]] for pos [B, N] (x [B, I+1]).
-func (q inputQueue) at(x, pos *Node) *Node {
-	numOut := pos.Shape().Dim(1)
-	b := BroadcastToDims(Reshape(Iota(pos.Graph(), shapes.Make(dtypes.Int32, q.batch), 0), q.batch, 1), q.batch, numOut)
-	return Gather(x, Stack([]*Node{b, pos}, -1))
-}
-
-// timeAt is the time of the input at sorted position pos (farTime past the end).
-func (q inputQueue) timeAt(pos *Node) *Node { return q.at(q.times, pos) }
-
-// group returns, for each neuron, the summed weights of the inputs of the
-// group that starts at pos (all inputs at that instant) and the position
-// after the group.
-func (q inputQueue) group(pos *Node) (jump, after *Node) {
-	g := pos.Graph()
-	numOut := pos.Shape().Dim(1)
-	after = q.at(q.groupEnd, pos)
-	b := BroadcastToDims(Reshape(Iota(g, shapes.Make(dtypes.Int32, q.batch), 0), q.batch, 1), q.batch, numOut)
-	n := BroadcastToDims(Reshape(Iota(g, shapes.Make(dtypes.Int32, numOut), 0), 1, numOut), q.batch, numOut)
-	prefixAt := func(p *Node) *Node { return Gather(q.prefix, Stack([]*Node{b, p, n}, -1)) }
-	return Sub(prefixAt(after), prefixAt(pos)), after
 }
 
 // simulateRecurrent is Simulate for a recurrent layer: one clock.
