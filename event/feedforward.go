@@ -12,10 +12,9 @@ import (
 // simulateFeedForward is Simulate for a feed-forward layer. Instead of
 // stepping through the inputs one by one, it uses two facts:
 //
-//   - the membrane driven by inputs alone is a sum of separable kernels,
-//     Vin(t) = Σ_i w_i K(t - τ_i), so with the inputs sorted by time its
-//     value and the synaptic current at any t follow from prefix sums of
-//     w_i exp(τ_i/tau) over the inputs before t;
+//   - the state driven by inputs alone (membrane Vin, current) after each
+//     input follows from a parallel scan over the time-sorted inputs (see
+//     scanInputs), and from it the state at any later time by Evolve;
 //   - a reset (to v_reset, clamped for the refractory period until s) erases
 //     the membrane's history: after it, V(t) = Vin(t) + (v_reset - Vin(s))
 //     exp(-(t - s)/tau_mem), whatever came before.
@@ -55,59 +54,40 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	tSafe := Where(isInput, sorted, ZerosLike(sorted))
 	next := Concatenate([]*Node{Slice(sorted, AxisRange(), AxisRange(1, numIn)), BroadcastToDims(c(farTime), batch, 1)}, 1) // end of each interval
 
-	// Prefix sums (inclusive) of the separable input terms, [B, I, N] each:
-	// es = Σ w exp(τ/tau_syn); em = Σ w exp(τ/tau_mem); et = Σ w τ exp(τ/tau).
-	prefix := func(f *Node) *Node {
-		return snngraph.PrefixSum(Mul(rows, InsertAxes(Where(isInput, f, ZerosLike(f)), 2)), 1)
-	}
-	es := prefix(Exp(DivScalar(tSafe, p.TauSyn)))
-	var em, et *Node
-	equal := p.Ratio() == snn.RatioEqual
-	if equal {
-		et = prefix(Mul(tSafe, Exp(DivScalar(tSafe, p.TauSyn))))
-	} else {
-		em = prefix(Exp(DivScalar(tSafe, p.TauMem)))
-	}
-	kc := p.TauMem * p.TauSyn / (p.TauMem - p.TauSyn) / p.Capacitance()
-	// inputState returns Vin - leak and the current at times t, from the
-	// prefix sums taken at each t's interval (given as sums).
-	inputState := func(t, sumS, sumM, sumT *Node) (v, i *Node) {
-		decayS := Exp(DivScalar(t, -p.TauSyn))
-		i = Mul(decayS, sumS)
-		if equal {
-			v = DivScalar(Mul(decayS, Sub(Mul(t, sumS), sumT)), p.Capacitance())
-		} else {
-			v = MulScalar(Sub(Mul(Exp(DivScalar(t, -p.TauMem)), sumM), Mul(decayS, sumS)), kc)
-		}
-		return v, i
-	}
-	toBNI := func(x *Node) *Node {
-		if x == nil {
-			return nil
-		}
-		return TransposeAllDims(x, 0, 2, 1)
-	}
-	esN, emN, etN := toBNI(es), toBNI(em), toBNI(et)
+	// The state (v - leak, current) just after each input, from rest: the
+	// inputs form a linear recurrence state_r = A(τ_r - τ_(r-1)) state_(r-1) +
+	// (0, w_r), where A(Δ) is the free evolution (Evolve) over Δ, upper
+	// triangular [[exp(-Δ/tau_mem), PSP(Δ)], [0, exp(-Δ/tau_syn)]]. A
+	// log-step scan of these affine maps computes every state at once, with
+	// only decaying exponentials: any simulated duration stays finite.
+	prevT := Concatenate([]*Node{Slice(tSafe, AxisRange(), AxisRange(0, 1)), Slice(tSafe, AxisRange(), AxisRange(0, numIn-1))}, 1)
+	gap := Where(isInput, Sub(tSafe, prevT), ZerosLike(tSafe))
+	stateV, stateI := scanInputs(gap, rows, p)
+	toBNI := func(x *Node) *Node { return TransposeAllDims(x, 0, 2, 1) }
+	stateVN, stateIN := toBNI(stateV), toBNI(stateI)
 	intervalStart := BroadcastToDims(InsertAxes(sorted, 1), batch, numOut, numIn)
 	intervalEnd := BroadcastToDims(InsertAxes(next, 1), batch, numOut, numIn)
 	usable := BroadcastToDims(InsertAxes(isInput, 1), batch, numOut, numIn)
+	// inputState returns v - leak and the current at times t >= the input
+	// times at, from the states after those inputs.
+	inputState := func(t, at, v, i *Node) (*Node, *Node) {
+		vt, it := Evolve(AddScalar(v, p.Leak), i, Sub(t, at), p)
+		return AddScalar(vt, -p.Leak), it
+	}
 
-	// sumsBefore gathers the prefix sums over the inputs strictly before
-	// s [B, N] (zero when there are none).
+	// stateAt gives the input-driven state at times s [B, N]: evolved from the
+	// last input strictly before s (rest when there is none).
 	bIdx := BroadcastToDims(Reshape(Iota(g, shapes.Make(dtypes.Int32, batch), 0), batch, 1), batch, numOut)
 	nIdx := BroadcastToDims(Reshape(Iota(g, shapes.Make(dtypes.Int32, numOut), 0), 1, numOut), batch, numOut)
-	sumsBefore := func(s *Node) (sumS, sumM, sumT *Node) {
+	stateAt := func(s *Node) *Node {
 		count := ReduceSum(ConvertDType(LessThan(intervalStart, InsertAxes(s, 2)), dtypes.Int32), 2) // [B, N]
 		pos := Max(Sub(count, OnesLike(count)), ZerosLike(count))
 		has := GreaterThan(count, ZerosLike(count))
-		at := func(x *Node) *Node {
-			if x == nil {
-				return nil
-			}
-			v := Gather(x, Stack([]*Node{bIdx, pos, nIdx}, -1))
-			return Where(has, v, ZerosLike(v))
-		}
-		return at(es), at(em), at(et)
+		v := Gather(stateV, Stack([]*Node{bIdx, pos, nIdx}, -1))
+		i := Gather(stateI, Stack([]*Node{bIdx, pos, nIdx}, -1))
+		at := Gather(tSafe, Stack([]*Node{bIdx, pos}, -1))
+		vs, _ := inputState(Where(has, s, at), at, v, i)
+		return Where(has, vs, ZerosLike(vs))
 	}
 
 	leak := func(x *Node) *Node { return AddScalar(x, p.Leak) }
@@ -118,13 +98,12 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	for round := range perNeuron + 1 {
 		hasLast := GreaterThan(lastEnd, c(-farTime/2))
 		// Membrane offset left by the last reset: (v_reset - Vin(s)) at s.
-		sS, sM, sT := sumsBefore(lastEnd)
-		vAtS, _ := inputState(Where(hasLast, lastEnd, ZerosLike(lastEnd)), sS, sM, sT)
+		vAtS := stateAt(Where(hasLast, lastEnd, ZerosLike(lastEnd)))
 		offset := Where(hasLast, Sub(c(p.Reset), leak(vAtS)), ZerosLike(vAtS))
 		s3 := BroadcastToDims(InsertAxes(lastEnd, 2), batch, numOut, numIn)
 		t0 := Max(intervalStart, s3)
-		t0 = Where(usable, t0, ZerosLike(t0))
-		vIn, iIn := inputState(t0, esN, emN, etN)
+		t0 = Where(usable, t0, intervalStart)
+		vIn, iIn := inputState(t0, Where(usable, intervalStart, t0), stateVN, stateIN)
 		decay := Exp(DivScalar(Sub(t0, Where(BroadcastToDims(InsertAxes(hasLast, 2), batch, numOut, numIn), s3, t0)), -p.TauMem))
 		v0 := leak(Add(vIn, Mul(InsertAxes(offset, 2), decay)))
 		candidate := Add(t0, NextCrossing(v0, iIn, p))
@@ -148,4 +127,38 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 		Time:   Reshape(times, batch, numOut*perNeuron),
 		Neuron: Reshape(neurons, batch, numOut*perNeuron),
 	}, ReduceSum(overflowBN, 1)
+}
+
+// scanInputs returns the state (v - leak, current) [B, I, N] right after
+// each of I time-sorted inputs with weight rows [B, I, N], starting from
+// rest; gap [B, I] is the time since the previous input (0 for the first).
+// The affine maps (A_r, b_r), state_r = A_r state_(r-1) + b_r, are composed
+// by the log-step scan of Hillis & Steele (1986): log2(I) rounds of
+// (A, b) <- (A A', A b' + b) with the map r - d, identity before the start.
+func scanInputs(gap, rows *Node, p snn.LIF) (v, i *Node) {
+	g := gap.Graph()
+	numIn := gap.Shape().Dim(1)
+	// A = [[a, b], [0, d]].
+	a := Exp(DivScalar(gap, -p.TauMem))
+	b := PSP(gap, p)
+	d := Exp(DivScalar(gap, -p.TauSyn))
+	v, i = ZerosLike(rows), rows
+	shift := func(x *Node, by int, fill float64) *Node {
+		pad := x.Shape().Clone()
+		pad.Dimensions[1] = by
+		ranges := make([]SliceAxisSpec, x.Rank())
+		for k := range ranges {
+			ranges[k] = AxisRange()
+		}
+		ranges[1] = AxisRange(0, numIn-by)
+		return Concatenate([]*Node{BroadcastToShape(Scalar(g, x.DType(), fill), pad), Slice(x, ranges...)}, 1)
+	}
+	for by := 1; by < numIn; by *= 2 {
+		pa, pb, pd := shift(a, by, 1), shift(b, by, 0), shift(d, by, 1)
+		pv, pi := shift(v, by, 0), shift(i, by, 0)
+		v = Add(Add(Mul(InsertAxes(a, 2), pv), Mul(InsertAxes(b, 2), pi)), v)
+		i = Add(Mul(InsertAxes(d, 2), pi), i)
+		a, b, d = Mul(a, pa), Add(Mul(a, pb), Mul(b, pd)), Mul(d, pd)
+	}
+	return v, i
 }
