@@ -71,7 +71,7 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 
 	// The previous spike of the same neuron: its slot (or -1) and time.
 	slots := Iota(g, shapes.Make(dtypes.Int32, capacity), 0)
-	var lastOH, hasLast, tLast *Node
+	var lastIdx, hasLast, tLast *Node
 	if perNeuron > 0 {
 		// Slot k-1, unless k opens its neuron's block; a block fills in order.
 		hasLast = LogicalAnd(valid, InsertAxes(NotEqual(ModScalar(slots, float64(perNeuron)), Const(g, int32(0))), 0))
@@ -83,12 +83,12 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 		same := LogicalAnd(Equal(InsertAxes(nOut, 1), InsertAxes(nOut, 2)), pairValid)              // [B, K', K]
 		same = LogicalAnd(same, BroadcastToDims(InsertAxes(earlier, 0), batch, capacity, capacity)) // k' before k
 		slotsKK := BroadcastToDims(Reshape(slots, 1, capacity, 1), batch, capacity, capacity)
-		lastIdx := ReduceMax(Where(same, slotsKK, Const(g, int32(-1))), 1) // [B, K]
+		lastIdx = ReduceMax(Where(same, slotsKK, Const(g, int32(-1))), 1) // [B, K]
 		hasLast = GreaterOrEqual(lastIdx, Const(g, int32(0)))
-		lastOH = Equal(InsertAxes(slots, 0, 0), InsertAxes(lastIdx, 2)) // [B, K, K']
-		tLast = ReduceSum(Where(lastOH, BroadcastToDims(InsertAxes(tk, 1), batch, capacity, capacity), ZerosLike(ConvertDType(lastOH, dtype))), 2)
+		lastOH := Equal(InsertAxes(slots, 0, 0), InsertAxes(lastIdx, 2)) // [B, K, K']
+		tLast = StopGradient(ReduceSum(Where(lastOH, BroadcastToDims(InsertAxes(tk, 1), batch, capacity, capacity), ZerosLike(ConvertDType(lastOH, dtype))), 2))
 	}
-	sk := Where(hasLast, AddScalar(tLast, p.Refractory), ZerosLike(tk))
+	sk := StopGradient(Where(hasLast, AddScalar(tLast, p.Refractory), ZerosLike(tk)))
 	decay := Where(hasLast, Exp(DivScalar(Sub(tk, sk), -p.TauMem)), ZerosLike(tk)) // exp(-(t_k - s_k)/tau_mem)
 
 	// Pair terms: kernel values and slopes at t_k and s_k for a source at
@@ -137,7 +137,6 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	vDotT := ReduceSum(Mul(swi, pi.slopeT), 1)
 	vS := AddScalar(ReduceSum(Mul(swi, pi.valueS), 1), p.Leak)
 	vDotS := ReduceSum(Mul(swi, pi.slopeS), 1)
-	var offDiag *Node // [B, K, K']: ∂F_k/∂t_k' for k' < k (recurrent layers)
 	if wRec != nil {
 		wr := weightsAt(wRec, nOut)
 		pr := pairs(tk, valid)
@@ -146,11 +145,6 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 		vDotT = Add(vDotT, ReduceSum(Mul(swr, pr.slopeT), 1))
 		vS = Add(vS, ReduceSum(Mul(swr, pr.valueS), 1))
 		vDotS = Add(vDotS, ReduceSum(Mul(swr, pr.slopeS), 1))
-		// Moving an earlier spike k' later lowers K(t_k - t_k') at rate K'
-		// and, through Vf(s_k), raises the reset term.
-		decayB := BroadcastToDims(InsertAxes(decay, 1), batch, capacity, capacity)
-		dRec := Mul(swr, Sub(Mul(decayB, pr.slopeS), pr.slopeT)) // [B, K', K]
-		offDiag = TransposeAllDims(dRec, 0, 2, 1)
 	}
 	gap := Sub(c(p.Reset), vS) // v_reset - Vf(s_k)
 	diag := Sub(vDotT, Where(hasLast, DivScalar(Mul(gap, decay), p.TauMem), ZerosLike(gap)))
@@ -163,17 +157,34 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	if perNeuron > 0 {
 		x = chainSolve(u, StopGradient(lastCoef), safeDiag, usable, perNeuron)
 	} else {
-		zeroKK := ZerosLike(ConvertDType(lastOH, dtype))
-		offDiag = StopGradient(Add(offDiag, Where(lastOH, BroadcastToDims(InsertAxes(lastCoef, 2), batch, capacity, capacity), zeroKK)))
+		// Row k of J below the diagonal, rebuilt at each step from per-spike
+		// vectors rather than sliced out of a [B, K, K] tensor: XLA fuses such
+		// a tensor into every slice and recomputes it K times (compile time
+		// and memory grew as K³). Moving an earlier spike k' later lowers
+		// K(t_k - t_k') at rate K' and, through Vf(s_k), raises the reset term.
+		rec := StopGradient(wRec)
+		sgDecay, sgLastCoef := StopGradient(decay), StopGradient(lastCoef)
 		x = ZerosLike(u)
 		for k := range capacity {
+			at := func(v *Node) *Node { return Reshape(Slice(v, AxisRange(), AxisElem(k)), batch) }
 			onehot := ConvertDType(Equal(slots, Const(g, int32(k))), dtype)
-			row := Reshape(Slice(offDiag, AxisRange(), AxisElem(k), AxisRange()), batch, capacity)
+			nk := BroadcastToDims(InsertAxes(at(nOut), 1), batch, capacity)
+			wCol := Reshape(Gather(rec, Reshape(Stack([]*Node{nOut, nk}, -1), batch*capacity, 2)), batch, capacity) // w_rec[n_k', n_k]
+			tK, sK := at(tk), at(sk)
+			dT := Sub(InsertAxes(tK, 1), tk)
+			dS := Sub(InsertAxes(sK, 1), tk)
+			earlier := LogicalAnd(valid, InsertAxes(at(valid), 1))
+			causalT := LogicalAnd(earlier, GreaterThan(dT, c(0)))
+			causalS := LogicalAnd(LogicalAnd(earlier, InsertAxes(at(hasLast), 1)), GreaterThan(dS, c(0)))
+			zero := ZerosLike(dT)
+			slopeT := Where(causalT, PSPDerivative(Where(causalT, dT, zero), p), zero)
+			slopeS := Where(causalS, PSPDerivative(Where(causalS, dS, zero), p), zero)
+			row := Mul(wCol, Sub(Mul(InsertAxes(at(sgDecay), 1), slopeS), slopeT))
+			lastK := Equal(InsertAxes(slots, 0), InsertAxes(at(lastIdx), 1))
+			row = StopGradient(Add(row, Where(lastK, BroadcastToDims(InsertAxes(at(sgLastCoef), 1), batch, capacity), zero)))
 			uk := ReduceSum(Mul(u, InsertAxes(onehot, 0)), 1)
-			dk := Reshape(Slice(safeDiag, AxisRange(), AxisElem(k)), batch)
-			okK := Reshape(Slice(usable, AxisRange(), AxisElem(k)), batch)
-			xk := Div(Sub(uk, ReduceSum(Mul(row, x), 1)), dk)
-			xk = Where(okK, xk, ZerosLike(xk))
+			xk := Div(Sub(uk, ReduceSum(Mul(row, x), 1)), at(safeDiag))
+			xk = Where(at(usable), xk, ZerosLike(xk))
 			x = Add(x, Mul(InsertAxes(xk, 1), InsertAxes(onehot, 0)))
 		}
 	}

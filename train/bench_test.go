@@ -10,22 +10,30 @@ import (
 )
 
 // BenchmarkYinYangEpoch measures one training epoch (5000 samples, batch
-// 150, 4-120-3) plus the validation pass, on the default backend.
+// 150, 4-120-3) plus the validation pass, on the default backend
+// ($GOMLX_BACKEND to change it), for each method.
 func BenchmarkYinYangEpoch(b *testing.B) {
-	backend, _, err := graph.NewBackend("")
-	require.NoError(b, err)
-	trainSet, val, _, err := YinYangSplits()
-	require.NoError(b, err)
-	cfg := DefaultYinYang()
-	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
-	require.NoError(b, err)
-	cfg.Epochs = 1
-	trainer.cfg.Epochs = 1
-	_, err = trainer.Fit(context.Background(), trainSet, val, 0, Hooks{}) // compile
-	require.NoError(b, err)
-	b.ResetTimer()
-	for range b.N {
-		_, err = trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
-		require.NoError(b, err)
+	for _, method := range Methods {
+		b.Run(method, func(b *testing.B) {
+			backend, _, err := graph.NewBackend("")
+			require.NoError(b, err)
+			trainSet, val, _, err := YinYangSplits()
+			require.NoError(b, err)
+			cfg := DefaultYinYang()
+			cfg.Method = method
+			if method != MethodTTFS {
+				cfg = EventPropDefaults(cfg)
+			}
+			cfg.Epochs = 1
+			trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+			require.NoError(b, err)
+			_, err = trainer.Fit(context.Background(), trainSet, val, 0, Hooks{}) // compile
+			require.NoError(b, err)
+			b.ResetTimer()
+			for range b.N {
+				_, err = trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
+				require.NoError(b, err)
+			}
+		})
 	}
 }

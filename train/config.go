@@ -89,17 +89,15 @@ func DefaultYinYang() Config {
 
 // EventPropDefaults returns cfg set up for an event-based method
 // (cfg.Method): the same network, data, loss and optimizer as the TTFS
-// defaults, with neurons that may spike again after a reset to 0, and
-// capacities of two spikes per hidden neuron and four per output neuron.
-// max_dw_norm is a TTFS-only setting and is switched off.
+// defaults, and, as in jaxsnn's yinyang_event_prop, a reset potential far
+// below threshold (-1000) with capacity for one spike per neuron, so every
+// spike is kept (no overflow). With Neuron.Reset = 0 and larger
+// Capacities, neurons spike many times. max_dw_norm is a TTFS-only setting
+// and is switched off.
 func EventPropDefaults(cfg Config) Config {
-	cfg.Neuron.Reset = 0
+	cfg.Neuron.Reset = -1000
 	cfg.MaxGradNorm = 0
-	cfg.Capacities = nil
-	for _, n := range cfg.Hidden {
-		cfg.Capacities = append(cfg.Capacities, 2*n)
-	}
-	cfg.Capacities = append(cfg.Capacities, 4*yinYangClasses)
+	cfg.Capacities = append(slices.Clone(cfg.Hidden), yinYangClasses)
 	return cfg
 }
 
