@@ -157,38 +157,65 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	if perNeuron > 0 {
 		x = chainSolve(u, StopGradient(lastCoef), safeDiag, usable, perNeuron)
 	} else {
-		// Row k of J below the diagonal, rebuilt at each step from per-spike
-		// vectors rather than sliced out of a [B, K, K] tensor: XLA fuses such
-		// a tensor into every slice and recomputes it K times (compile time
-		// and memory grew as K³). Moving an earlier spike k' later lowers
-		// K(t_k - t_k') at rate K' and, through Vf(s_k), raises the reset term.
-		rec := StopGradient(wRec)
-		sgDecay, sgLastCoef := StopGradient(decay), StopGradient(lastCoef)
-		x = ZerosLike(u)
-		for k := range capacity {
-			at := func(v *Node) *Node { return Reshape(Slice(v, AxisRange(), AxisElem(k)), batch) }
-			onehot := ConvertDType(Equal(slots, Const(g, int32(k))), dtype)
-			nk := BroadcastToDims(InsertAxes(at(nOut), 1), batch, capacity)
-			wCol := Reshape(Gather(rec, Reshape(Stack([]*Node{nOut, nk}, -1), batch*capacity, 2)), batch, capacity) // w_rec[n_k', n_k]
-			tK, sK := at(tk), at(sk)
-			dT := Sub(InsertAxes(tK, 1), tk)
-			dS := Sub(InsertAxes(sK, 1), tk)
-			earlier := LogicalAnd(valid, InsertAxes(at(valid), 1))
-			causalT := LogicalAnd(earlier, GreaterThan(dT, c(0)))
-			causalS := LogicalAnd(LogicalAnd(earlier, InsertAxes(at(hasLast), 1)), GreaterThan(dS, c(0)))
-			zero := ZerosLike(dT)
-			slopeT := Where(causalT, PSPDerivative(Where(causalT, dT, zero), p), zero)
-			slopeS := Where(causalS, PSPDerivative(Where(causalS, dS, zero), p), zero)
-			row := Mul(wCol, Sub(Mul(InsertAxes(at(sgDecay), 1), slopeS), slopeT))
-			lastK := Equal(InsertAxes(slots, 0), InsertAxes(at(lastIdx), 1))
-			row = StopGradient(Add(row, Where(lastK, BroadcastToDims(InsertAxes(at(sgLastCoef), 1), batch, capacity), zero)))
-			uk := ReduceSum(Mul(u, InsertAxes(onehot, 0)), 1)
-			xk := Div(Sub(uk, ReduceSum(Mul(row, x), 1)), at(safeDiag))
-			xk = Where(at(usable), xk, ZerosLike(xk))
-			x = Add(x, Mul(InsertAxes(xk, 1), InsertAxes(onehot, 0)))
-		}
+		// J below the diagonal, [B, K, K']: moving an earlier spike k' later
+		// lowers K(t_k - t_k') at rate K' and, through Vf(s_k), raises the
+		// reset term; the previous spike of the same neuron adds lastCoef.
+		wr := StopGradient(weightsAt(wRec, nOut)) // [B, K', K]
+		pr := pairs(tk, valid)
+		decayB := BroadcastToDims(InsertAxes(decay, 1), batch, capacity, capacity)
+		offDiag := TransposeAllDims(Mul(wr, Sub(Mul(decayB, pr.slopeS), pr.slopeT)), 0, 2, 1)
+		lastOH := Equal(InsertAxes(slots, 0, 0), InsertAxes(lastIdx, 2))
+		offDiag = Add(offDiag, Where(lastOH, BroadcastToDims(InsertAxes(lastCoef, 2), batch, capacity, capacity), ZerosLike(offDiag)))
+		x = blockSolve(u, StopGradient(offDiag), safeDiag, usable)
 	}
 	return Where(valid, Sub(tk, x), Infinity(g, dtype, 1))
+}
+
+// solveBlock is the block size of blockSolve: the substitution runs K/8
+// sequential steps, each inverting an 8x8 triangular block by three
+// doubling products.
+const solveBlock = 8
+
+// blockSolve solves the lower-triangular system (diag + lower) x = u by
+// block forward substitution: for each block of rows, subtract what the
+// earlier blocks contribute (one batched matrix-vector product) and apply
+// the block's inverse, (I + N)⁻¹ = (I - N)(I + N²)(I + N⁴) for the strictly
+// lower N = lower/diag within the block (nilpotent, so the product is
+// exact). Rows that are not usable get x = 0. Compared with one step per
+// row, the graph is ~K/8 steps long, which keeps XLA's compile time and
+// memory small. u carries the gradient and is never sliced: blocks are
+// taken out with one-hot products.
+func blockSolve(u, lower, diag, usable *Node) *Node {
+	g := u.Graph()
+	dtype := u.DType()
+	capacity := u.Shape().Dim(1)
+	keep := ConvertDType(usable, dtype)
+	// Unusable rows: no coupling, zero right-hand side.
+	scaled := StopGradient(Div(Mul(lower, InsertAxes(keep, 2)), InsertAxes(diag, 2))) // N, all blocks at once
+	invDiag := StopGradient(Div(keep, diag))
+	// Slices of stopped tensors must be stopped again, or autodiff would
+	// differentiate the Slice (Pad, missing on the pure-Go backend).
+	block := func(x *Node, ranges ...SliceAxisSpec) *Node { return StopGradient(Slice(x, ranges...)) }
+	slots := Iota(g, shapes.Make(dtypes.Int32, capacity), 0)
+	var blocks []*Node // solved x of each block, [B, m]
+	for a := 0; a < capacity; a += solveBlock {
+		b := min(a+solveBlock, capacity)
+		m := b - a
+		sel := ConvertDType(Equal(InsertAxes(slots, 1), InsertAxes(AddScalar(Iota(g, shapes.Make(dtypes.Int32, m), 0), float64(a)), 0)), dtype) // [K, m]
+		rhs := Mul(Einsum("bk,km->bm", u, sel), block(invDiag, AxisRange(), AxisRange(a, b)))
+		if a > 0 {
+			earlier := Concatenate(blocks, 1) // x of rows [0, a)
+			coupling := block(scaled, AxisRange(), AxisRange(a, b), AxisRange(0, a))
+			rhs = Sub(rhs, Einsum("bma,ba->bm", coupling, earlier))
+		}
+		q := StopGradient(Neg(block(scaled, AxisRange(), AxisRange(a, b), AxisRange(a, b)))) // -N of the block
+		for span := 1; span < m; span *= 2 {
+			rhs = Add(rhs, Einsum("bij,bj->bi", q, rhs))
+			q = StopGradient(Einsum("bij,bjk->bik", q, q))
+		}
+		blocks = append(blocks, rhs)
+	}
+	return Concatenate(blocks, 1)
 }
 
 // chainSolve solves J x = u where, per neuron block of perNeuron slots, row
