@@ -194,7 +194,8 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 		overflow = Add(overflow, Where(LogicalAnd(isSpike, LogicalNot(room)), one, ZerosLike(count)))
 		v = Where(fired, BroadcastToDims(c(p.Reset), batch, numOut), v)
 		refractoryEnd = Where(fired, BroadcastToDims(InsertAxes(AddScalar(tNext, p.Refractory), 1), batch, numOut), refractoryEnd)
-		cur = Add(cur, MatMul(ConvertDType(fired, dtype), rec))
+		recRow := Gather(rec, InsertAxes(spiker, 1)) // [B, N]: the spiker's outgoing weights
+		cur = Add(cur, Where(BroadcastToDims(InsertAxes(isSpike, 1), batch, numOut), recRow, ZerosLike(recRow)))
 	}
 	// A full layer with a crossing still ahead has lost at least that spike.
 	full := GreaterOrEqual(count, Const(g, int32(capacity)))
