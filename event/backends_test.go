@@ -1,22 +1,24 @@
 package event
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/stretchr/testify/require"
 
 	snngraph "github.com/gosnn/gosnn/graph"
 	"github.com/gosnn/gosnn/snn"
 )
 
-// TestXLAMatchesPureGo runs the same layers on the pure-Go and the XLA CPU
-// backends and requires the same spike times and gradients. It needs the
+// backendPair returns the pure-Go and the XLA CPU backends. It needs the
 // CPU PJRT plugin (scripts/install-pjrt.sh cpu) in $PJRT_PLUGIN_LIBRARY_PATH
-// and is skipped without it.
-func TestXLAMatchesPureGo(t *testing.T) {
+// and skips the test without it.
+func backendPair(t *testing.T) (goBackend, xlaBackend backends.Backend) {
+	t.Helper()
 	found := false
 	for _, dir := range strings.Split(os.Getenv(snngraph.PluginPathEnvVar), ":") {
 		if _, err := os.Stat(filepath.Join(dir, "pjrt_c_api_cpu_plugin.so")); dir != "" && err == nil {
@@ -26,9 +28,15 @@ func TestXLAMatchesPureGo(t *testing.T) {
 	if !found {
 		t.Skip("no CPU PJRT plugin in $PJRT_PLUGIN_LIBRARY_PATH (install with scripts/install-pjrt.sh cpu)")
 	}
-	goBackend := testBackend(t)
 	xlaBackend, _, err := snngraph.NewBackend("xla:cpu")
 	require.NoError(t, err)
+	return testBackend(t), xlaBackend
+}
+
+// TestXLAMatchesPureGo runs the same TTFS layers on the pure-Go and the XLA
+// CPU backends and requires the same spike times and gradients.
+func TestXLAMatchesPureGo(t *testing.T) {
+	goBackend, xlaBackend := backendPair(t)
 	for _, p := range []snn.LIF{equalLIF, doubleLIF} {
 		for _, c := range testCases() {
 			cfg := TTFS{Neuron: p, MaxGradNorm: 0.2}
@@ -48,5 +56,41 @@ func TestXLAMatchesPureGo(t *testing.T) {
 			require.InDeltaSlice(t, dTGo, dTX, 1e-8, "%s %s: input-time gradients", p.Ratio(), c.name)
 			require.InDeltaSlice(t, dWGo, dWX, 1e-8, "%s %s: weight gradients", p.Ratio(), c.name)
 		}
+	}
+}
+
+// TestXLAMatchesPureGoEventLIF does the same for the multi-spike event
+// layers, feed-forward and recurrent, in float64, on a few of the gradient
+// test cases (each XLA compile of an unrolled event loop takes seconds).
+func TestXLAMatchesPureGoEventLIF(t *testing.T) {
+	goBackend, xlaBackend := backendPair(t)
+	chosen := map[string]bool{
+		"tau_mem=tau_syn/feed-forward": true, "tau_mem=2*tau_syn/recurrent": true,
+		"other/refractory": true, "tau_mem=tau_syn/grid ties": true,
+	}
+	for _, c := range lifCases() {
+		if !chosen[c.name] {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			coef := make([]float64, c.batch*c.capacity)
+			for i := range coef {
+				coef[i] = 0.01 * float64(1+i%7)
+			}
+			a := newLIFRunner(t, goBackend, c).run(coef)
+			b := newLIFRunner(t, xlaBackend, c).run(coef)
+			require.Equal(t, a.neurons, b.neurons)
+			require.Equal(t, a.overflow, b.overflow)
+			for k := range a.times {
+				if math.IsInf(a.times[k], 1) {
+					require.True(t, math.IsInf(b.times[k], 1), "slot %d", k)
+					continue
+				}
+				require.InDelta(t, a.times[k], b.times[k], 1e-9, "slot %d", k)
+			}
+			require.InDeltaSlice(t, a.dIn, b.dIn, 1e-8, "input-time gradients")
+			require.InDeltaSlice(t, a.dWIn, b.dWIn, 1e-8, "input weight gradients")
+			require.InDeltaSlice(t, a.dWRec, b.dWRec, 1e-8, "recurrent weight gradients")
+		})
 	}
 }
