@@ -98,3 +98,37 @@ func TestConfigValidateNamesFields(t *testing.T) {
 	}
 	require.NoError(t, DefaultYinYang().Validate())
 }
+
+// TestEventPropLearnsYinYang trains both event-based methods briefly on a
+// small generated set and checks held-out accuracy well above chance (1/3).
+func TestEventPropLearnsYinYang(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for several epochs")
+	}
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	trainSet := smallYinYang(t, 600, 42)
+	test := smallYinYang(t, 300, 40)
+	for _, method := range []string{MethodEventProp, MethodEventPropRecurrent} {
+		t.Run(method, func(t *testing.T) {
+			cfg := DefaultYinYang()
+			cfg.Method = method
+			cfg = EventPropDefaults(cfg)
+			cfg.Hidden = []int{30}
+			cfg.Capacities = []int{30, 3}
+			cfg.Epochs = 6
+			cfg.BatchSize = 25
+			cfg.Seed = 2
+			trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+			require.NoError(t, err)
+			history, err := trainer.Fit(context.Background(), trainSet, test, 0, Hooks{})
+			require.NoError(t, err)
+			require.Less(t, history[len(history)-1].TrainLoss, history[0].TrainLoss)
+			require.Zero(t, history[len(history)-1].Overflow, "one spike per neuron fits")
+			_, acc, err := trainer.Evaluate(test)
+			require.NoError(t, err)
+			t.Logf("%s: test accuracy after %d epochs: %.3f", method, cfg.Epochs, acc)
+			require.Greater(t, acc, 0.6)
+		})
+	}
+}

@@ -34,6 +34,11 @@ func TestTrainBadInput(t *testing.T) {
 		{"unknown backend", []string{"train", "yinyang", "--backend", "tpu", "--out", out}, `unknown backend "tpu"`, true},
 		{"unwritable out", []string{"train", "yinyang", "--epochs", "1", "--out", filepath.Join(file, "sub")}, "results folder", false},
 		{"unknown command", []string{"fly"}, `unknown command "fly"`, true},
+		{"unknown method", []string{"train", "yinyang", "--method", "bptt", "--out", out}, `method must be one of [ttfs eventprop eventprop-recurrent], got "bptt"`, true},
+		{"malformed capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120,x", "--out", out}, `--capacity: "120,x" is not a list of integers`, true},
+		{"zero capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "0,3", "--out", out}, "capacities[0] must be >= 1, got 0", true},
+		{"capacity count", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120", "--out", out}, "capacities needs 2 entries", true},
+		{"reset above threshold", []string{"train", "yinyang", "--method", "eventprop", "--reset", "2", "--out", out}, "threshold (1) must be above reset (2)", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout bytes.Buffer
