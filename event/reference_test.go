@@ -3,7 +3,6 @@ package event
 import (
 	"math"
 	"math/rand/v2"
-	"sort"
 
 	"github.com/gosnn/gosnn/snn"
 )
@@ -152,11 +151,4 @@ func (c ttfsCase) column(j int) []float64 {
 		col[i] = c.weights[i*c.numOut+j]
 	}
 	return col
-}
-
-// sortedCopy is used to check that input order never matters.
-func sortedCopy(x []float64) []float64 {
-	y := append([]float64(nil), x...)
-	sort.Float64s(y)
-	return y
 }
