@@ -53,7 +53,8 @@ func LIFSpikes(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, o
 // simulateFeedForward, perNeuron slots per neuron) a spike depends only on
 // the previous spike of its own neuron: J is bidiagonal within each neuron
 // and the substitution takes perNeuron steps, all neurons at once. A
-// recurrent layer's J is dense lower triangular, solved slot by slot.
+// recurrent layer's J is dense lower triangular, solved by blocks
+// (blockSolve).
 //
 // A spike whose crossing is tangential (J_kk <= 0) gets no gradient.
 func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeuron int) *Node {
@@ -137,10 +138,12 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	vDotT := ReduceSum(Mul(swi, pi.slopeT), 1)
 	vS := AddScalar(ReduceSum(Mul(swi, pi.valueS), 1), p.Leak)
 	vDotS := ReduceSum(Mul(swi, pi.slopeS), 1)
+	var swr *Node    // w_rec[n_k', n_k], [B, K', K]
+	var pr pairTerms // the layer's own earlier spikes as sources
 	if wRec != nil {
 		wr := weightsAt(wRec, nOut)
-		pr := pairs(tk, valid)
-		swr := StopGradient(wr)
+		pr = pairs(tk, valid)
+		swr = StopGradient(wr)
 		f = Add(f, ReduceSum(Mul(wr, pr.kernel), 1))
 		vDotT = Add(vDotT, ReduceSum(Mul(swr, pr.slopeT), 1))
 		vS = Add(vS, ReduceSum(Mul(swr, pr.valueS), 1))
@@ -160,10 +163,8 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 		// J below the diagonal, [B, K, K']: moving an earlier spike k' later
 		// lowers K(t_k - t_k') at rate K' and, through Vf(s_k), raises the
 		// reset term; the previous spike of the same neuron adds lastCoef.
-		wr := StopGradient(weightsAt(wRec, nOut)) // [B, K', K]
-		pr := pairs(tk, valid)
 		decayB := BroadcastToDims(InsertAxes(decay, 1), batch, capacity, capacity)
-		offDiag := TransposeAllDims(Mul(wr, Sub(Mul(decayB, pr.slopeS), pr.slopeT)), 0, 2, 1)
+		offDiag := TransposeAllDims(Mul(swr, Sub(Mul(decayB, pr.slopeS), pr.slopeT)), 0, 2, 1)
 		lastOH := Equal(InsertAxes(slots, 0, 0), InsertAxes(lastIdx, 2))
 		offDiag = Add(offDiag, Where(lastOH, BroadcastToDims(InsertAxes(lastCoef, 2), batch, capacity, capacity), ZerosLike(offDiag)))
 		x = blockSolve(u, StopGradient(offDiag), safeDiag, usable)
