@@ -33,6 +33,7 @@ type Summary struct {
 	TrainAccuracy   float64        `json:"train_accuracy"`
 	TrainLoss       float64        `json:"train_loss"`
 	SecondsPerEpoch float64        `json:"seconds_per_epoch"`
+	CompileSeconds  float64        `json:"compile_seconds"` // estimated graph build and compile time, inside the first epoch
 	TotalSeconds    float64        `json:"total_seconds"`
 	StartedAt       time.Time      `json:"started_at"`
 	FinishedAt      time.Time      `json:"finished_at"`

@@ -64,7 +64,40 @@ type Trainer struct {
 	lrVar      *mlctx.Variable
 	numClasses int
 	numInputs  int
+	// The first call of each graph compiles it; the time of the first and of
+	// the later calls estimates the compile time (see CompileSeconds).
+	trainCalls, evalCalls callTimes
 }
+
+// callTimes keeps the duration of a graph's first call and the mean of the
+// later ones.
+type callTimes struct {
+	first     time.Duration
+	rest      time.Duration
+	restCount int
+}
+
+func (c *callTimes) add(d time.Duration) {
+	if c.first == 0 {
+		c.first = d
+		return
+	}
+	c.rest += d
+	c.restCount++
+}
+
+// compile estimates the compile time: the first call minus a later call.
+func (c callTimes) compile() float64 {
+	if c.restCount == 0 {
+		return c.first.Seconds()
+	}
+	return max(0, (c.first - c.rest/time.Duration(c.restCount)).Seconds())
+}
+
+// CompileSeconds estimates the time spent building and compiling the
+// training and evaluation graphs (each is compiled once: batches keep one
+// shape). It is the first call's time minus the mean of the later calls.
+func (t *Trainer) CompileSeconds() float64 { return t.trainCalls.compile() + t.evalCalls.compile() }
 
 // NewTrainer validates cfg and builds (lazily compiled) train and
 // evaluation graphs on backend for numInputs features and numClasses
@@ -398,7 +431,9 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 			}
 			idx := order[b*c.BatchSize : min((b+1)*c.BatchSize, len(order))]
 			bt := t.makeBatch(trainSet, idx, c.BatchSize)
+			called := time.Now()
 			outs, err := t.trainStep.Exec(bt.x, bt.labels, bt.mask)
+			t.trainCalls.add(time.Since(called))
 			if err != nil {
 				return history, fmt.Errorf("epoch %d batch %d: %w", epoch+1, b+1, err)
 			}
@@ -456,7 +491,9 @@ func (t *Trainer) Evaluate(d *Dataset) (loss, accuracy float64, err error) {
 			idx = append(idx, i)
 		}
 		bt := t.makeBatch(d, idx, size)
+		called := time.Now()
 		outs, err := t.evalStep.Exec(bt.x, bt.labels, bt.mask)
+		t.evalCalls.add(time.Since(called))
 		if err != nil {
 			return 0, 0, err
 		}

@@ -151,6 +151,7 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	summary.CompileSeconds = trainer.CompileSeconds()
 	summary.FinishedAt = time.Now()
 	summary.TotalSeconds = summary.FinishedAt.Sub(started).Seconds()
 	for _, m := range history {
@@ -165,9 +166,9 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if fitErr != nil {
 		return fmt.Errorf("%w (results so far in %s)", fitErr, dir)
 	}
-	fmt.Fprintf(stdout, "test accuracy: %.2f%%  (validation %.2f%%, train %.2f%%; %.2f s/epoch, %.0f s in all)\n",
+	fmt.Fprintf(stdout, "test accuracy: %.2f%%  (validation %.2f%%, train %.2f%%; %.2f s/epoch, %.1f s compiling, %.0f s in all)\n",
 		100*summary.TestAccuracy, 100*summary.ValAccuracy, 100*summary.TrainAccuracy,
-		summary.SecondsPerEpoch, summary.TotalSeconds)
+		summary.SecondsPerEpoch, summary.CompileSeconds, summary.TotalSeconds)
 	fmt.Fprintf(stdout, "results: %s\n", dir)
 	return nil
 }
