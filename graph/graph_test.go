@@ -97,7 +97,7 @@ func TestLambertW0(t *testing.T) {
 	}
 }
 
-func TestSortRowsAndPrefixSum(t *testing.T) {
+func TestSortRows(t *testing.T) {
 	backend, _, err := NewBackend("")
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -112,30 +112,24 @@ func TestSortRowsAndPrefixSum(t *testing.T) {
 		}
 		exec, err := NewExec(backend, func(x *Node) []*Node {
 			s, idx := SortRows(x)
-			return []*Node{s, idx, PrefixSum(x, 1)}
+			return []*Node{s, idx}
 		})
 		require.NoError(t, err)
 		outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, rows, n))
 		require.NoError(t, err)
 		sorted := tensors.MustCopyFlatData[float64](outs[0])
 		idx := tensors.MustCopyFlatData[int32](outs[1])
-		prefix := tensors.MustCopyFlatData[float64](outs[2])
 		for r := range rows {
 			row := append([]float64(nil), x[r*n:(r+1)*n]...)
 			want := append([]float64(nil), row...)
 			sort.Float64s(want)
 			require.Equal(t, want, sorted[r*n:(r+1)*n], "n=%d row %d", n, r)
 			seen := map[int32]bool{}
-			sum := 0.0
 			for k := range n {
 				i := idx[r*n+k]
 				require.False(t, seen[i], "index %d twice", i)
 				seen[i] = true
 				require.Equal(t, row[i], sorted[r*n+k])
-				sum += row[k]
-				if !math.IsInf(sum, 1) {
-					require.InDelta(t, sum, prefix[r*n+k], 1e-12)
-				}
 			}
 		}
 	}

@@ -66,23 +66,3 @@ func SortRows(x *Node) (sorted, index *Node) {
 	}
 	return keys, index
 }
-
-// PrefixSum returns the inclusive running sum of x along axis 1 (x is
-// [rows, n, ...]), by the log-step scan of Hillis & Steele (1986): log2(n)
-// shifted additions, where GoMLX's CumSum on the pure-Go backend costs
-// O(n²). Not meant for tensors that need gradients (it slices).
-func PrefixSum(x *Node, axis int) *Node {
-	n := x.Shape().Dim(axis)
-	for d := 1; d < n; d *= 2 {
-		zerosShape := x.Shape().Clone()
-		zerosShape.Dimensions[axis] = d
-		ranges := make([]SliceAxisSpec, x.Rank())
-		for i := range ranges {
-			ranges[i] = AxisRange()
-		}
-		ranges[axis] = AxisRange(0, n-d)
-		shifted := Concatenate([]*Node{Zeros(x.Graph(), zerosShape), Slice(x, ranges...)}, axis)
-		x = Add(x, shifted)
-	}
-	return x
-}
