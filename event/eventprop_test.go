@@ -189,6 +189,8 @@ func lifCases() []lifCase {
 			randomLIFCase(rng, fmt.Sprintf("%s/recurrent overflow", p.Ratio()), p, 2, 8, 4, 4, 3, true, 0, 2.5, 0.5),
 		)
 	}
+	// One input spike per sample: the smallest list the layers take.
+	cases = append(cases, randomLIFCase(rng, "single input", lifKinds[0], 3, 1, 1, 3, 6, false, 0, 3, 0.5))
 	return cases
 }
 

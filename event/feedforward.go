@@ -39,8 +39,8 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	}
 	perNeuron := cfg.Capacity / numOut
 
-	// Times relative to each sample's first input keep the exponentials
-	// below exp(horizon/tau_syn); inputs past the horizon sort last.
+	// Times relative to each sample's first input keep float32 precision
+	// for late events; inputs past the horizon sort last.
 	start, _, inTimes, active := inputSchedule(StopGradient(in.Time), cfg)
 	horizon := cfg.horizon()
 	rel := Where(active, Sub(inTimes, InsertAxes(start, 1)), inTimes)
@@ -52,7 +52,21 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	rows := Gather(StopGradient(wIn), InsertAxes(ids, -1)) // [B, I, N]
 	rows = Where(BroadcastToDims(InsertAxes(isInput, 2), batch, numIn, numOut), rows, ZerosLike(rows))
 	tSafe := Where(isInput, sorted, ZerosLike(sorted))
-	next := Concatenate([]*Node{Slice(sorted, AxisRange(), AxisRange(1, numIn)), BroadcastToDims(c(farTime), batch, 1)}, 1) // end of each interval
+	// shiftLeft/shiftRight move a [B, I] row by one input, filling with fill.
+	fillColumn := func(fill *Node) *Node { return BroadcastToDims(fill, batch, 1) }
+	shiftLeft := func(x, fill *Node) *Node {
+		if numIn == 1 {
+			return fillColumn(fill)
+		}
+		return Concatenate([]*Node{Slice(x, AxisRange(), AxisRange(1, numIn)), fillColumn(fill)}, 1)
+	}
+	shiftRight := func(x, fill *Node) *Node {
+		if numIn == 1 {
+			return fillColumn(fill)
+		}
+		return Concatenate([]*Node{fillColumn(fill), Slice(x, AxisRange(), AxisRange(0, numIn-1))}, 1)
+	}
+	next := shiftLeft(sorted, c(farTime)) // end of each interval
 
 	// The state (v - leak, current) just after each input, from rest: the
 	// inputs form a linear recurrence state_r = A(τ_r - τ_(r-1)) state_(r-1) +
@@ -60,8 +74,8 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	// triangular [[exp(-Δ/tau_mem), PSP(Δ)], [0, exp(-Δ/tau_syn)]]. A
 	// log-step scan of these affine maps computes every state at once, with
 	// only decaying exponentials: any simulated duration stays finite.
-	prevT := Concatenate([]*Node{Slice(tSafe, AxisRange(), AxisRange(0, 1)), Slice(tSafe, AxisRange(), AxisRange(0, numIn-1))}, 1)
-	gap := Where(isInput, Sub(tSafe, prevT), ZerosLike(tSafe))
+	gap := Sub(tSafe, shiftRight(tSafe, c(0)))
+	gap = Where(LogicalAnd(isInput, shiftRight(isInput, Const(g, false))), gap, ZerosLike(gap)) // 0 for the first input
 	stateV, stateI := scanInputs(gap, rows, p)
 	toBNI := func(x *Node) *Node { return TransposeAllDims(x, 0, 2, 1) }
 	stateVN, stateIN := toBNI(stateV), toBNI(stateI)
