@@ -66,7 +66,8 @@ func (l *LIFLayer) WithRecurrent(mean, std float64) *LIFLayer {
 }
 
 // Done builds the layer and returns its output spikes (capacity slots per
-// sample, time-sorted, +Inf padding) and the overflow count per sample. Bad
+// sample, +Inf padding; ordered as Simulate describes) and the overflow
+// count per sample. Bad
 // parameters panic with an error naming them, before any graph is run.
 func (l *LIFLayer) Done() (snn.Spikes, *Node) {
 	if l.numNeurons < 1 || l.numInputs < 1 {
@@ -79,11 +80,7 @@ func (l *LIFLayer) Done() (snn.Spikes, *Node) {
 	g := input.Time.Graph()
 	dtype := input.Time.DType()
 	ctx := l.ctx
-	normal := func(mean, std float64) func(*Graph, shapes.Shape) *Node {
-		return func(g *Graph, shape shapes.Shape) *Node {
-			return AddScalar(MulScalar(ctx.RandomNormal(g, shape), std), mean)
-		}
-	}
+	normal := func(mean, std float64) func(*Graph, shapes.Shape) *Node { return normalInit(ctx, mean, std) }
 	wIn := ctx.WithInitializer(normal(l.weightMean, l.weightStd)).
 		VariableWithShape("weights", shapes.Make(dtype, l.numInputs+len(l.biasTimes), l.numNeurons)).ValueGraph(g)
 	var wRec *Node
@@ -108,5 +105,13 @@ func WithBiasSpikes(in snn.Spikes, numInputs int, times []float64) snn.Spikes {
 	return snn.Spikes{
 		Time:   Concatenate([]*Node{in.Time, bias}, 1),
 		Neuron: Concatenate([]*Node{in.Neuron, ids}, 1),
+	}
+}
+
+// normalInit draws initial weights from N(mean, std²) with ctx's random
+// number generator.
+func normalInit(ctx *context.Context, mean, std float64) func(*Graph, shapes.Shape) *Node {
+	return func(g *Graph, shape shapes.Shape) *Node {
+		return AddScalar(MulScalar(ctx.RandomNormal(g, shape), std), mean)
 	}
 }

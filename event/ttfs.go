@@ -313,10 +313,7 @@ func (l *Layer) Done() *Node {
 	numIn := input.Shape().Dim(1)
 	ctx := l.ctx
 	mean, std := l.weightMean, l.weightStd
-	init := func(g *Graph, shape shapes.Shape) *Node {
-		return AddScalar(MulScalar(ctx.RandomNormal(g, shape), std), mean)
-	}
-	w := ctx.WithInitializer(init).
+	w := ctx.WithInitializer(normalInit(ctx, mean, std)).
 		VariableWithShape("weights", shapes.Make(input.DType(), numIn, l.numNeurons)).
 		ValueGraph(input.Graph())
 	return FirstSpikeTimes(input, w, l.cfg)
