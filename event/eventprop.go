@@ -5,6 +5,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 
+	snngraph "github.com/gosnn/gosnn/graph"
 	"github.com/gosnn/gosnn/snn"
 )
 
@@ -64,11 +65,16 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	batch, capacity := out.Time.Shape().Dim(0), out.Time.Shape().Dim(1)
 
 	tOut := StopGradient(out.Time)
-	nOut := ConvertDType(out.Neuron, dtypes.Int32)
 	valid := IsFinite(tOut)
 	// Spike times enter F only through J (stopped): autodiff must not walk
 	// back into them, or it would build gradients of the slices below.
 	tk := StopGradient(Where(valid, tOut, ZerosLike(tOut)))
+	// The spike list ends a long chain of the event loop's selects, which
+	// XLA would otherwise recompute per element of every [B, K, K] term.
+	m := snngraph.Materialize(tk, ConvertDType(valid, dtype), ConvertDType(out.Neuron, dtype))
+	tk = StopGradient(m[0])
+	valid = GreaterThan(m[1], c(0.5))
+	nOut := ConvertDType(m[2], dtypes.Int32)
 
 	// The previous spike of the same neuron: its slot (or -1) and time.
 	slots := Iota(g, shapes.Make(dtypes.Int32, capacity), 0)

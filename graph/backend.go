@@ -14,6 +14,10 @@ import (
 // own variable, so a setting meant for GoMLX programs also steers gosnn.
 const BackendEnvVar = backends.ConfigEnvVar
 
+// PluginPathEnvVar lists the folders searched for PJRT plugins (read by the
+// xla backend; defined in every build so tests can look for a plugin).
+const PluginPathEnvVar = "PJRT_PLUGIN_LIBRARY_PATH"
+
 // DefaultBackend is the pure-Go backend: it needs no cgo and no download.
 const DefaultBackend = simplego.BackendName
 

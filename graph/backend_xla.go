@@ -11,9 +11,6 @@ import (
 	"github.com/gomlx/gomlx/backends/xla"
 )
 
-// PluginPathEnvVar lists the folders searched for PJRT plugins.
-const PluginPathEnvVar = "PJRT_PLUGIN_LIBRARY_PATH"
-
 // pluginInstallHint is the command that installs the PJRT plugins.
 const pluginInstallHint = "scripts/install-pjrt.sh"
 

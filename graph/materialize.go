@@ -1,0 +1,57 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// Materialize returns the nodes unchanged in value, each computed once into
+// its own buffer on the XLA backend. All must be [batch, n] and of one
+// float dtype, and finite (they pass through a product with the identity,
+// where 0·Inf would give NaN).
+//
+// Why: XLA fuses chains of cheap element-wise ops (select, compare, add)
+// into each consumer and recomputes them there. An unrolled event loop
+// leaves its outputs at the end of such a chain, one link per step, so a
+// consumer that broadcasts them to [batch, n, n] re-runs the whole loop
+// chain per element: O(n³) instead of O(n²) work (the recurrent EventProp
+// layer at n = 123 took 2.2 s instead of 0.1 s per batch). XLA does not fuse
+// element-wise producers into a dot, so a product with the identity is a
+// fusion barrier; GoMLX v0.26 exposes no OptimizationBarrier. Other backends
+// (the pure-Go one) do not fuse and get the nodes back as they are.
+func Materialize(nodes ...*Node) []*Node {
+	if len(nodes) == 0 {
+		return nil
+	}
+	g := nodes[0].Graph()
+	dtype := nodes[0].DType()
+	batch := nodes[0].Shape().Dim(0)
+	widths := make([]int, len(nodes))
+	total := 0
+	for i, x := range nodes {
+		if x.Rank() != 2 || x.Shape().Dim(0) != batch || x.DType() != dtype || !dtype.IsFloat() {
+			panic(fmt.Sprintf("graph.Materialize: node %d is %s, want [%d, n] of float dtype %s", i, x.Shape(), batch, dtype))
+		}
+		widths[i] = x.Shape().Dim(1)
+		total += widths[i]
+	}
+	if g.Backend().Name() != "xla" {
+		return nodes
+	}
+	all := nodes[0]
+	if len(nodes) > 1 {
+		all = Concatenate(nodes, 1)
+	}
+	eye := ConvertDType(Equal(Iota(g, shapes.Make(dtypes.Int32, total, total), 0), Iota(g, shapes.Make(dtypes.Int32, total, total), 1)), dtype)
+	all = Einsum("bk,kj->bj", all, eye)
+	out := make([]*Node, len(nodes))
+	start := 0
+	for i, w := range widths {
+		out[i] = Slice(all, AxisRange(), AxisRange(start, start+w))
+		start += w
+	}
+	return out
+}
