@@ -47,6 +47,13 @@ type Config struct {
 	BumpValue    float64   `json:"bump_value"`
 	BumpDoubling bool      `json:"bump_doubling"`
 	BumpTargeted bool      `json:"bump_targeted"`
+
+	// Devices > 1 trains data-parallel: every batch is split across that
+	// many devices of the backend (XLA), the weights are replicated, and
+	// XLA's sharding propagation (GoMLX AutoSharding) inserts the
+	// cross-device sums. 0 and 1 mean one device. Batch sizes must be
+	// multiples of it.
+	Devices int `json:"devices,omitempty"`
 }
 
 // The training methods.
@@ -132,6 +139,11 @@ func (c Config) Validate() error {
 	}
 	if c.EvalBatchSize < 1 {
 		add("eval_batch_size must be >= 1, got %d", c.EvalBatchSize)
+	}
+	if c.Devices < 0 {
+		add("devices must be >= 0, got %d", c.Devices)
+	} else if c.Devices > 1 && (c.BatchSize%c.Devices != 0 || c.EvalBatchSize%c.Devices != 0) {
+		add("batch_size (%d) and eval_batch_size (%d) must be multiples of devices (%d)", c.BatchSize, c.EvalBatchSize, c.Devices)
 	}
 	if !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0) {
 		add("learning_rate must be a positive finite number, got %g", c.LearningRate)

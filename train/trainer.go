@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/distributed"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -67,6 +68,9 @@ type Trainer struct {
 	// The first call of each graph compiles it; the time of the first and of
 	// the later calls estimates the compile time (see CompileSeconds).
 	trainCalls, evalCalls callTimes
+	// batchSpec shards a batch's first axis across the devices of a
+	// data-parallel run; nil on one device.
+	batchSpec *distributed.ShardingSpec
 }
 
 // callTimes keeps the duration of a graph's first call and the mean of the
@@ -143,6 +147,11 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building evaluation: %w", err)
+	}
+	if cfg.Devices > 1 {
+		if err := t.distribute(backend, cfg.Devices); err != nil {
+			return nil, err
+		}
 	}
 	t.lrVar = optimizers.LearningRateVar(t.ctx, t.dtype, cfg.LearningRate)
 	return t, nil
@@ -327,6 +336,60 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net network, mask *Node) *Node
 	return chosen
 }
 
+// distribute makes both steps data-parallel over the first `devices`
+// devices of the backend: batches are sharded along their first axis, the
+// variables (weights, optimizer state) and the outputs are replicated. The
+// graphs are written for one device; XLA's sharding propagation (Shardy,
+// GoMLX's AutoSharding strategy) partitions them and adds the all-reduces
+// of the gradients and of the batch sums.
+func (t *Trainer) distribute(backend backends.Backend, devices int) error {
+	if n := backend.NumDevices(); n < devices {
+		return fmt.Errorf("devices: backend %s has %d device(s), %d asked for (data-parallel training needs the xla backend)", backend.Name(), n, devices)
+	}
+	mesh, err := distributed.NewDeviceMesh([]int{devices}, []string{"batch"})
+	if err != nil {
+		return fmt.Errorf("devices: %w", err)
+	}
+	t.batchSpec, err = distributed.BuildSpec(mesh).S("batch").Done()
+	if err != nil {
+		return fmt.Errorf("devices: %w", err)
+	}
+	replicated := distributed.NewReplicatedShardingSpec(mesh)
+	for _, e := range []**mlctx.Exec{&t.trainStep, &t.evalStep} {
+		*e = (*e).AutoSharding(mesh).WithInputShardingSpecs(t.batchSpec, t.batchSpec, t.batchSpec).WithOutputShardingSpecs(replicated)
+		if err := (*e).SetDefaultShardingSpec(replicated); err != nil {
+			return fmt.Errorf("devices: %w", err)
+		}
+	}
+	return nil
+}
+
+// run executes a step on one batch, on one device or split across the
+// devices of a data-parallel run (whose outputs are replicated: each is
+// read from the first device).
+func (t *Trainer) run(e *mlctx.Exec, bt batch) ([]*tensors.Tensor, error) {
+	if t.batchSpec == nil {
+		return e.Exec(bt.x, bt.labels, bt.mask)
+	}
+	inputs := make([]any, 3)
+	for i, x := range []*tensors.Tensor{bt.x, bt.labels, bt.mask} {
+		sharded, err := distributed.ShardTensor(t.batchSpec, x)
+		if err != nil {
+			return nil, fmt.Errorf("sharding batch input %d %s: %w", i, x.Shape(), err)
+		}
+		inputs[i] = sharded
+	}
+	outs, err := e.DistributedExec(inputs...)
+	if err != nil {
+		return nil, err
+	}
+	merged := make([]*tensors.Tensor, len(outs))
+	for i, o := range outs {
+		merged[i] = o.Shards()[0]
+	}
+	return merged, nil
+}
+
 // batch is one fixed-size mini-batch; the padding rows of a short last batch
 // have mask false, so every batch has one shape and the graphs compile once.
 type batch struct {
@@ -432,7 +495,7 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 			idx := order[b*c.BatchSize : min((b+1)*c.BatchSize, len(order))]
 			bt := t.makeBatch(trainSet, idx, c.BatchSize)
 			called := time.Now()
-			outs, err := t.trainStep.Exec(bt.x, bt.labels, bt.mask)
+			outs, err := t.run(t.trainStep, bt)
 			t.trainCalls.add(time.Since(called))
 			if err != nil {
 				return history, fmt.Errorf("epoch %d batch %d: %w", epoch+1, b+1, err)
@@ -492,7 +555,7 @@ func (t *Trainer) Evaluate(d *Dataset) (loss, accuracy float64, err error) {
 		}
 		bt := t.makeBatch(d, idx, size)
 		called := time.Now()
-		outs, err := t.evalStep.Exec(bt.x, bt.labels, bt.mask)
+		outs, err := t.run(t.evalStep, bt)
 		t.evalCalls.add(time.Since(called))
 		if err != nil {
 			return 0, 0, err

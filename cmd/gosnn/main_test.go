@@ -38,6 +38,8 @@ func TestTrainBadInput(t *testing.T) {
 		{"malformed capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120,x", "--out", out}, `--capacity: "120,x" is not a list of integers`, true},
 		{"zero capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "0,3", "--out", out}, "capacities[0] must be >= 1, got 0", true},
 		{"capacity count", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120", "--out", out}, "capacities needs 2 entries", true},
+		{"devices not dividing the batch", []string{"train", "yinyang", "--devices", "4", "--out", out}, "batch_size (150) and eval_batch_size (200) must be multiples of devices (4)", true},
+		{"devices on the pure-Go backend", []string{"train", "yinyang", "--devices", "2", "--backend", "go", "--out", out}, "has 1 device(s), 2 asked for", false},
 		{"reset above threshold", []string{"train", "yinyang", "--method", "eventprop", "--reset", "2", "--out", out}, "threshold (1) must be above reset (2)", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,6 +34,7 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.DType, "dtype", cfg.DType, "float32 or float64")
 	out := fs.String("out", "results", "folder that receives the results folder of this run")
 	backendFlag := fs.String("backend", "", `computation backend: "go" (pure Go, the default), "xla:cpu", "xla:cuda" (default: $GOMLX_BACKEND, else go)`)
+	fs.IntVar(&cfg.Devices, "devices", cfg.Devices, "data-parallel training: split every batch across this many devices of the xla backend (0: one device)")
 	quiet := fs.Bool("quiet", false, "print only the final result")
 	help := func() string {
 		var b strings.Builder
@@ -117,6 +118,9 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "gosnn: training %s (%s), %d-%d-%d, %d epochs, seed %d, backend %s (%s)\n",
 		cfg.Task, cfg.Method, trainSet.NumFeatures, cfg.Hidden[0], trainSet.NumClasses, cfg.Epochs, cfg.Seed,
 		choice.Config, choice.Source)
+	if cfg.Devices > 1 {
+		fmt.Fprintf(stdout, "gosnn: data-parallel over %d of the backend's %d devices\n", cfg.Devices, backend.NumDevices())
+	}
 
 	progress := newProgressPrinter(stdout, *quiet, isTerminal(stdout))
 	var soFar []train.EpochMetrics

@@ -1,0 +1,99 @@
+package train
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/distributed"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosnn/gosnn/graph"
+)
+
+// TestDataParallelMatchesOneDevice trains the same network for two epochs on
+// one device and data-parallel on 2 and 4 XLA CPU host devices (the CPU
+// plugin exposes several): losses, accuracies, bumps and final weights must
+// agree to float64 round-off, since splitting a batch only reorders sums.
+func TestDataParallelMatchesOneDevice(t *testing.T) {
+	found := false
+	for _, dir := range strings.Split(os.Getenv(graph.PluginPathEnvVar), ":") {
+		if _, err := os.Stat(filepath.Join(dir, "pjrt_c_api_cpu_plugin.so")); dir != "" && err == nil {
+			found = true
+		}
+	}
+	if !found {
+		t.Skip("no CPU PJRT plugin in $PJRT_PLUGIN_LIBRARY_PATH (install with scripts/install-pjrt.sh cpu)")
+	}
+	backend, _, err := graph.NewBackend("xla:cpu")
+	require.NoError(t, err)
+	d := smallYinYang(t, 48, 5)
+	val := smallYinYang(t, 24, 6)
+	for _, method := range []string{MethodTTFS, MethodEventProp} {
+		var refHistory []EpochMetrics
+		var refWeights map[string][]float64
+		for _, devices := range []int{1, 2, 4} {
+			if devices > backend.NumDevices() {
+				t.Logf("backend has %d devices: skipping %d", backend.NumDevices(), devices)
+				continue
+			}
+			cfg := DefaultYinYang()
+			cfg.Method = method
+			if method != MethodTTFS {
+				cfg = EventPropDefaults(cfg)
+			}
+			cfg.DType = "float64"
+			cfg.Epochs, cfg.BatchSize, cfg.EvalBatchSize = 2, 16, 8
+			cfg.Hidden = []int{12}
+			cfg.Capacities = []int{12, 3}
+			cfg.Devices = devices
+			trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+			require.NoError(t, err)
+			history, err := trainer.Fit(context.Background(), d, val, 0, Hooks{})
+			require.NoError(t, err, "%s devices=%d", method, devices)
+			weights := map[string][]float64{}
+			for v := range trainer.Context().IterVariables() {
+				if v.Trainable {
+					value, err := v.Value()
+					require.NoError(t, err)
+					weights[v.ScopeAndName()] = tensors.MustCopyFlatData[float64](value)
+				}
+			}
+			if devices == 1 {
+				refHistory, refWeights = history, weights
+				require.Nil(t, trainer.batchSpec)
+				continue
+			}
+			require.Equal(t, distributed.AutoSharding, trainer.trainStep.DistributionStrategy())
+			require.Equal(t, devices, trainer.batchSpec.Mesh.NumDevices())
+			for e := range history {
+				require.InDelta(t, refHistory[e].TrainLoss, history[e].TrainLoss, 1e-9, "%s devices=%d epoch %d", method, devices, e)
+				require.InDelta(t, refHistory[e].ValLoss, history[e].ValLoss, 1e-9, "%s devices=%d epoch %d", method, devices, e)
+				require.Equal(t, refHistory[e].TrainAccuracy, history[e].TrainAccuracy)
+				require.Equal(t, refHistory[e].Bumps, history[e].Bumps)
+			}
+			require.Len(t, weights, len(refWeights))
+			for name, w := range weights {
+				require.InDeltaSlice(t, refWeights[name], w, 1e-9, "%s devices=%d %s", method, devices, name)
+			}
+		}
+	}
+}
+
+func TestDataParallelBadInput(t *testing.T) {
+	cfg := DefaultYinYang()
+	cfg.Devices = 4
+	cfg.BatchSize = 150
+	require.ErrorContains(t, cfg.Validate(), "multiples of devices")
+	cfg.Devices = -1
+	require.ErrorContains(t, cfg.Validate(), "devices must be >= 0")
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	cfg = DefaultYinYang()
+	cfg.Devices = 2
+	_, err = NewTrainer(backend, cfg, 4, 3)
+	require.ErrorContains(t, err, "device(s), 2 asked for")
+}
