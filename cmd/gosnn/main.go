@@ -1,10 +1,14 @@
 // Command gosnn trains spiking neural networks.
 //
 //	gosnn train yinyang [flags]   train on the Yin-Yang data set
+//	gosnn bench [flags]           time every method on every backend (Yin-Yang)
 //	gosnn backends                list the compiled-in backends
 //	gosnn version                 print the versions
 //
-// Run "gosnn train -h" for the flags.
+// Run "gosnn train -h" or "gosnn bench -h" for the flags. bench is the Go
+// side of the comparison with jaxsnn (scripts/bench/run.py): it runs the
+// same configurations as "gosnn train yinyang --method M" in one process and
+// writes bench.json with seconds per epoch, compile time and test accuracy.
 package main
 
 import (
@@ -44,6 +48,8 @@ const usage = `usage: gosnn <command> [arguments]
 
 commands:
   train <task> [flags]   train a network; tasks: yinyang
+  bench [flags]          time each method on each backend (Yin-Yang): seconds
+                         per epoch, compile time, test accuracy; see bench -h
   backends               list the compiled-in computation backends
   version                print the versions of gosnn, GoMLX and Go`
 
@@ -54,6 +60,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	switch args[0] {
 	case "train":
 		return trainCommand(ctx, args[1:], stdout)
+	case "bench":
+		return benchCommand(ctx, args[1:], stdout)
 	case "backends":
 		fmt.Fprintln(stdout, strings.Join(graph.AvailableBackends(), "\n"))
 		return nil

@@ -5,11 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosnn/gosnn/graph"
+	"github.com/gosnn/gosnn/train"
 )
 
 func TestTrainBadInput(t *testing.T) {
@@ -85,4 +93,178 @@ func TestTrainWritesResults(t *testing.T) {
 	require.EqualValues(t, 7, summary["seed"])
 	require.EqualValues(t, 1, summary["epochs"])
 	require.Greater(t, summary["test_accuracy"].(float64), 0.4, "one epoch already beats chance (1/3)")
+}
+
+func TestBenchBadInput(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "a-file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	out := filepath.Join(tmp, "results")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		want  string
+		usage bool
+	}{
+		{"unknown method", []string{"--methods", "ttfs,bptt"}, `--methods: unknown method "bptt"`, true},
+		{"no methods", []string{"--methods", " , "}, "--methods is empty", true},
+		{"method twice", []string{"--methods", "ttfs,eventprop,ttfs"}, `--methods lists "ttfs" twice`, true},
+		{"unknown backend", []string{"--backends", "go,tpu"}, `--backends: unknown backend "tpu"`, true},
+		{"no backends", []string{"--backends", ""}, "--backends is empty", true},
+		{"zero epochs", []string{"--epochs", "0"}, "--epochs must be >= 1, got 0", true},
+		{"malformed epochs", []string{"--epochs", "three"}, `invalid value "three" for flag -epochs`, true},
+		{"zero batch size", []string{"--batch-size", "0"}, "--batch-size must be >= 1, got 0", true},
+		{"negative hidden", []string{"--hidden=-5"}, "--hidden must be >= 1, got -5", true},
+		{"negative devices", []string{"--devices=-1"}, "--devices must be >= 0, got -1", true},
+		{"devices not dividing the batch", []string{"--devices", "3"}, "--devices (3) must divide --batch-size (64)", true},
+		{"train's flag", []string{"--method", "ttfs"}, "flag provided but not defined: -method", true},
+		{"positional argument", []string{"yinyang"}, `unexpected argument "yinyang"`, true},
+		{"unwritable out", []string{"--backends", "go", "--out", filepath.Join(file, "sub")}, "results folder", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"bench"}, tc.args...)
+			if !slices.Contains(tc.args, "--out") {
+				args = append(args, "--out", out)
+			}
+			var stdout bytes.Buffer
+			err := run(context.Background(), args, &stdout)
+			require.Error(t, err)
+			require.ErrorContains(t, err, tc.want)
+			var u usageError
+			require.Equal(t, tc.usage, errors.As(err, &u), "usage error (exit 2)?")
+			_, statErr := os.Stat(out)
+			require.True(t, os.IsNotExist(statErr), "nothing may be written for bad input")
+			require.Empty(t, stdout.String(), "nothing may be printed for bad input")
+		})
+	}
+}
+
+// TestBenchPlansTrainConfigs checks that bench runs every backend x method
+// with the configuration "gosnn train yinyang --method M" builds.
+func TestBenchPlansTrainConfigs(t *testing.T) {
+	a, runs, err := parseBenchArgs([]string{"--methods", "ttfs,eventprop", "--backends", "go,xla:cpu",
+		"--epochs", "2", "--batch-size", "50", "--hidden", "8", "--seed", "9"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"ttfs", "eventprop"}, a.Methods)
+	var got []string
+	for _, r := range runs {
+		got = append(got, r.backend+"/"+r.method)
+		want := train.DefaultYinYang()
+		want.Epochs, want.BatchSize, want.Seed = 2, 50, 9
+		want, err := yinYangConfig(want, methodSettings{Method: r.method, Hidden: 8, Reset: math.NaN()})
+		require.NoError(t, err)
+		require.Equal(t, want, r.cfg)
+	}
+	require.Equal(t, []string{"go/ttfs", "go/eventprop", "xla:cpu/ttfs", "xla:cpu/eventprop"}, got)
+	require.Equal(t, []int{8, 3}, runs[1].cfg.Capacities, "eventprop's defaults: one spike per neuron")
+	require.Equal(t, -1000.0, runs[1].cfg.Neuron.Reset)
+}
+
+func TestBenchDefaultBackends(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(graph.PluginPathEnvVar, filepath.Join(dir, "missing")+string(os.PathListSeparator)+dir)
+	require.Equal(t, "go", defaultBenchBackends(), "no plugin file yet")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, cpuPluginFile), nil, 0o644))
+	want := "go"
+	if slices.Contains(graph.AvailableBackends(), "xla") {
+		want = "go,xla:cpu"
+	}
+	require.Equal(t, want, defaultBenchBackends())
+}
+
+func TestBenchEpochTiming(t *testing.T) {
+	epochs := func(seconds ...float64) []train.EpochMetrics {
+		var h []train.EpochMetrics
+		for i, s := range seconds {
+			h = append(h, train.EpochMetrics{Epoch: i + 1, Seconds: s})
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		name                           string
+		history                        []train.EpochMetrics
+		perEpoch, first, samplesPerSec float64
+		includesFirst                  bool
+	}{
+		{"none", nil, 0, 0, 0, false},
+		{"one epoch includes compilation", epochs(10), 10, 10, 500, true},
+		{"later epochs only", epochs(10, 2, 3), 2.5, 10, 2000, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var row benchRow
+			row.setEpochs(tc.history, 5000)
+			require.Equal(t, len(tc.history), row.Epochs)
+			require.InDelta(t, tc.perEpoch, row.SecondsPerEpoch, 1e-12)
+			require.InDelta(t, tc.first, row.FirstEpochSeconds, 1e-12)
+			require.InDelta(t, tc.samplesPerSec, row.SamplesPerSecond, 1e-9)
+			require.Equal(t, tc.includesFirst, row.IncludesFirstEpoch)
+			require.Len(t, row.EpochSeconds, len(tc.history))
+		})
+	}
+}
+
+// TestBenchInterrupted checks that a cancelled context (Ctrl-C) stops the
+// benchmark before the next run and still leaves bench.json.
+func TestBenchInterrupted(t *testing.T) {
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := run(ctx, []string{"bench", "--methods", "ttfs", "--backends", "go", "--quiet", "--out", out}, io.Discard)
+	require.ErrorIs(t, err, context.Canceled)
+	var u usageError
+	require.False(t, errors.As(err, &u))
+	doc := readBenchJSON(t, out)
+	require.Equal(t, "interrupted: context canceled", doc["status"])
+	require.Empty(t, doc["rows"])
+}
+
+// TestBenchWritesResults times one tiny run end to end and checks
+// bench.json.
+func TestBenchWritesResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for one epoch")
+	}
+	// A budget, so that a machine too busy for this test fails it instead
+	// of hanging the package's tests.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out := t.TempDir()
+	var stdout bytes.Buffer
+	require.NoError(t, run(ctx, []string{"bench", "--methods", "ttfs", "--backends", "go", "--epochs", "1",
+		"--hidden", "8", "--batch-size", "50", "--quiet", "--out", out}, &stdout))
+	require.Contains(t, stdout.String(), "s/epoch")
+	require.Contains(t, stdout.String(), "bench.json")
+	doc := readBenchJSON(t, out)
+	require.Equal(t, "finished", doc["status"])
+	require.Contains(t, doc, "versions")
+	require.Contains(t, doc, "args")
+	rows := doc["rows"].([]any)
+	require.Len(t, rows, 1)
+	row := rows[0].(map[string]any)
+	require.NotContains(t, row, "error")
+	require.Equal(t, "ttfs", row["method"])
+	require.Equal(t, "go", row["backend"])
+	require.Equal(t, true, row["includes_first_epoch"])
+	acc := row["test_accuracy"].(float64)
+	require.True(t, acc >= 0 && acc <= 1, "test accuracy %g", acc)
+	require.Greater(t, row["seconds_per_epoch"].(float64), 0.0)
+	require.Greater(t, row["train_samples_per_second"].(float64), 0.0)
+}
+
+// readBenchJSON reads the bench.json of the one bench folder in out.
+func readBenchJSON(t *testing.T, out string) map[string]any {
+	t.Helper()
+	dirs, err := os.ReadDir(out)
+	require.NoError(t, err)
+	require.Len(t, dirs, 1)
+	require.True(t, strings.HasPrefix(dirs[0].Name(), "bench_"), dirs[0].Name())
+	dir := filepath.Join(out, dirs[0].Name())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "only bench.json, no temporary files")
+	data, err := os.ReadFile(filepath.Join(dir, "bench.json"))
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(data, &doc))
+	return doc
 }

@@ -73,26 +73,9 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return usagef("train: unknown task %q (tasks: %s)", task, strings.Join(tasks, ", "))
 	}
 	cfg.Task = task
-	if *hidden < 1 {
-		return usagef("train: --hidden must be >= 1, got %d", *hidden)
-	}
-	cfg.Hidden = []int{*hidden}
-	cfg.Method = *method
-	if cfg.Method != train.MethodTTFS {
-		cfg = train.EventPropDefaults(cfg)
-	}
-	if *capacity != "" {
-		caps, err := parseInts(*capacity)
-		if err != nil {
-			return usagef("train: --capacity: %v", err)
-		}
-		cfg.Capacities = caps
-	}
-	if !math.IsNaN(*reset) {
-		cfg.Neuron.Reset = *reset
-	}
-	if err := cfg.Validate(); err != nil {
-		return usagef("train: %v", err)
+	cfg, err := yinYangConfig(cfg, methodSettings{Method: *method, Hidden: *hidden, Capacity: *capacity, Reset: *reset})
+	if err != nil {
+		return usagef("train: %w", err)
 	}
 
 	backend, choice, err := graph.NewBackend(*backendFlag)
@@ -175,6 +158,46 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		summary.SecondsPerEpoch, summary.CompileSeconds, summary.TotalSeconds)
 	fmt.Fprintf(stdout, "results: %s\n", dir)
 	return nil
+}
+
+// methodSettings are the command-line settings whose defaults depend on
+// the training method.
+type methodSettings struct {
+	Method   string
+	Hidden   int     // neurons of the one hidden layer
+	Capacity string  // "hidden,output" spikes kept per sample; "" for the method's default
+	Reset    float64 // reset potential; NaN for the method's default
+}
+
+// yinYangConfig applies a method and its settings to base (the Yin-Yang
+// defaults with the method-independent flags already set) and validates the
+// result. It is the one place where the command line turns into a Config:
+// "gosnn train" and "gosnn bench" both use it, so that a benchmark row is
+// exactly the run "gosnn train yinyang --method M" would do.
+func yinYangConfig(base train.Config, s methodSettings) (train.Config, error) {
+	cfg := base
+	if s.Hidden < 1 {
+		return cfg, fmt.Errorf("--hidden must be >= 1, got %d", s.Hidden)
+	}
+	cfg.Hidden = []int{s.Hidden}
+	cfg.Method = s.Method
+	if cfg.Method != train.MethodTTFS {
+		cfg = train.EventPropDefaults(cfg)
+	}
+	if s.Capacity != "" {
+		caps, err := parseInts(s.Capacity)
+		if err != nil {
+			return cfg, fmt.Errorf("--capacity: %w", err)
+		}
+		cfg.Capacities = caps
+	}
+	if !math.IsNaN(s.Reset) {
+		cfg.Neuron.Reset = s.Reset
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
 }
 
 // parseInts reads a comma-separated list of integers.
