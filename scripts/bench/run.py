@@ -71,6 +71,8 @@ def parse_args(argv=None):
                    help="extra arguments for every gosnn train call, e.g. '--dtype float64'")
     p.add_argument("--jaxsnn-args", default="",
                    help="extra arguments for every jaxsnn_yinyang.py call, e.g. '--no-debug-nans'")
+    p.add_argument("--skip", default="",
+                   help="gosnn runs to leave out, comma separated METHOD@BACKEND, e.g. 'eventprop-recurrent@go'")
     p.add_argument("--throughput", action="store_true", help="batch-size sweep instead (see above)")
     p.add_argument("--batch-sizes", default="16,32,64,128,256,512,1024")
     p.add_argument("--throughput-epochs", type=int, default=1,
@@ -229,6 +231,8 @@ def compare(args, work):
         go = Gosnn(work, args.timeout)
         for backend in backends:
             for method in methods:
+                if f"{method}@{backend}" in split(args.skip):
+                    continue
                 label = f"gosnn-{method}-{backend.replace(':', '_')}"
                 r = go.train(label, method, backend, args.epochs, args.batch_size, args.hidden,
                              args.seed, args.gosnn_args.split())
@@ -298,6 +302,8 @@ def throughput(args, work):
             results.append(r)
         for backend in backends:
             for method in methods:
+                if f"{method}@{backend}" in split(args.skip):
+                    continue
                 r = go.train(f"gosnn-{method}-{backend.replace(':', '_')}-b{b}", method, backend,
                              args.throughput_epochs, b, args.hidden, args.seed, args.gosnn_args.split())
                 if not r.get("error") and r.get("last_epoch_seconds"):
