@@ -2,9 +2,6 @@ package event
 
 import (
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -19,13 +16,7 @@ import (
 // and skips the test without it.
 func backendPair(t *testing.T) (goBackend, xlaBackend backends.Backend) {
 	t.Helper()
-	found := false
-	for _, dir := range strings.Split(os.Getenv(snngraph.PluginPathEnvVar), ":") {
-		if _, err := os.Stat(filepath.Join(dir, "pjrt_c_api_cpu_plugin.so")); dir != "" && err == nil {
-			found = true
-		}
-	}
-	if !found {
+	if !snngraph.HasCPUPlugin() {
 		t.Skip("no CPU PJRT plugin in $PJRT_PLUGIN_LIBRARY_PATH (install with scripts/install-pjrt.sh cpu)")
 	}
 	xlaBackend, _, err := snngraph.NewBackend("xla:cpu")

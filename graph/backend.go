@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -17,6 +18,25 @@ const BackendEnvVar = backends.ConfigEnvVar
 // PluginPathEnvVar lists the folders searched for PJRT plugins (read by the
 // xla backend; defined in every build so tests can look for a plugin).
 const PluginPathEnvVar = "PJRT_PLUGIN_LIBRARY_PATH"
+
+// HasCPUPlugin reports whether this binary has the xla backend and the XLA
+// CPU plugin (pjrt_c_api_cpu_plugin.so, as scripts/install-pjrt.sh cpu
+// installs it) lies in one of the folders of $PJRT_PLUGIN_LIBRARY_PATH. The
+// tests that compare backends and gosnn bench's default backends use it.
+func HasCPUPlugin() bool {
+	if !slices.Contains(AvailableBackends(), "xla") {
+		return false
+	}
+	for _, dir := range filepath.SplitList(os.Getenv(PluginPathEnvVar)) {
+		if dir == "" {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(dir, "pjrt_c_api_cpu_plugin.so")); err == nil && st.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
 
 // DefaultBackend is the pure-Go backend: it needs no cgo and no download.
 const DefaultBackend = simplego.BackendName

@@ -1,9 +1,6 @@
 package graph
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -16,11 +13,8 @@ import (
 // plugin is in $PJRT_PLUGIN_LIBRARY_PATH.
 func TestMaterialize(t *testing.T) {
 	configs := []string{DefaultBackend}
-	for _, dir := range strings.Split(os.Getenv(PluginPathEnvVar), ":") {
-		if _, err := os.Stat(filepath.Join(dir, "pjrt_c_api_cpu_plugin.so")); dir != "" && err == nil {
-			configs = append(configs, "xla:cpu")
-			break
-		}
+	if HasCPUPlugin() {
+		configs = append(configs, "xla:cpu")
 	}
 	a := []float32{1.5, -2, 3.25, 1e30, -0.0, 7}
 	b := []float32{4, 5.5, -6, 0.125}

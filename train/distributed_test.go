@@ -2,9 +2,6 @@ package train
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/distributed"
@@ -19,13 +16,7 @@ import (
 // plugin exposes several): losses, accuracies, bumps and final weights must
 // agree to float64 round-off, since splitting a batch only reorders sums.
 func TestDataParallelMatchesOneDevice(t *testing.T) {
-	found := false
-	for _, dir := range strings.Split(os.Getenv(graph.PluginPathEnvVar), ":") {
-		if _, err := os.Stat(filepath.Join(dir, "pjrt_c_api_cpu_plugin.so")); dir != "" && err == nil {
-			found = true
-		}
-	}
-	if !found {
+	if !graph.HasCPUPlugin() {
 		t.Skip("no CPU PJRT plugin in $PJRT_PLUGIN_LIBRARY_PATH (install with scripts/install-pjrt.sh cpu)")
 	}
 	backend, _, err := graph.NewBackend("xla:cpu")

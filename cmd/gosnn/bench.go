@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -18,11 +17,6 @@ import (
 	"github.com/gosnn/gosnn/graph"
 	"github.com/gosnn/gosnn/train"
 )
-
-// cpuPluginFile is the XLA CPU plugin that scripts/install-pjrt.sh installs;
-// its presence on $PJRT_PLUGIN_LIBRARY_PATH adds xla:cpu to the default
-// backends, as scripts/bench/run.py does.
-const cpuPluginFile = "pjrt_c_api_cpu_plugin.so"
 
 // benchSecondsNote explains the timing columns in bench.json, so the file
 // can be read without this source.
@@ -167,7 +161,7 @@ func parseBenchArgs(args []string, stdout io.Writer) (benchArgs, []benchRun, err
 	fs.SetOutput(io.Discard) // errors are reported once, by main
 	methods := fs.String("methods", strings.Join(train.Methods, ","), "training methods to time, comma separated")
 	backendList := fs.String("backends", defaultBenchBackends(),
-		"backends, comma separated, e.g. go,xla:cpu (xla:cpu is in the default when $"+graph.PluginPathEnvVar+" holds "+cpuPluginFile+")")
+		"backends, comma separated, e.g. go,xla:cpu (xla:cpu is in the default when $"+graph.PluginPathEnvVar+" holds the CPU plugin)")
 	fs.IntVar(&a.Epochs, "epochs", 3, "training epochs per run (the first includes compilation and is reported apart)")
 	// jaxsnn's Yin-Yang tasks use batch 64 and 100 hidden neurons: the
 	// defaults make the rows comparable with scripts/bench/run.py's.
@@ -263,22 +257,13 @@ func splitList(flagName, s string) ([]string, error) {
 }
 
 // defaultBenchBackends is go, plus xla:cpu when this binary has the xla
-// backend and the CPU plugin is installed where it is looked for.
+// backend and the CPU plugin is installed where it is looked for (as
+// scripts/bench/run.py does).
 func defaultBenchBackends() string {
-	backends := []string{graph.DefaultBackend}
-	if !slices.Contains(graph.AvailableBackends(), "xla") {
-		return backends[0]
+	if graph.HasCPUPlugin() {
+		return graph.DefaultBackend + ",xla:cpu"
 	}
-	for _, dir := range filepath.SplitList(os.Getenv(graph.PluginPathEnvVar)) {
-		if dir == "" {
-			continue
-		}
-		if st, err := os.Stat(filepath.Join(dir, cpuPluginFile)); err == nil && st.Mode().IsRegular() {
-			backends = append(backends, "xla:cpu")
-			break
-		}
-	}
-	return strings.Join(backends, ",")
+	return graph.DefaultBackend
 }
 
 // benchOne trains and tests one configuration on a fresh backend. A failure

@@ -164,7 +164,7 @@ func TestBenchDefaultBackends(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv(graph.PluginPathEnvVar, filepath.Join(dir, "missing")+string(os.PathListSeparator)+dir)
 	require.Equal(t, "go", defaultBenchBackends(), "no plugin file yet")
-	require.NoError(t, os.WriteFile(filepath.Join(dir, cpuPluginFile), nil, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pjrt_c_api_cpu_plugin.so"), nil, 0o644))
 	want := "go"
 	if slices.Contains(graph.AvailableBackends(), "xla") {
 		want = "go,xla:cpu"
