@@ -327,7 +327,7 @@ def plot_throughput(results, path):
                 (r["batch_size"], r["samples_per_second"]))
     if not series:
         return False
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.5))
     for name, pts in sorted(series.items()):
         pts.sort()
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
@@ -337,7 +337,8 @@ def plot_throughput(results, path):
     ax.set_xlabel("batch size")
     ax.set_ylabel("training samples per second")
     ax.set_title(f"Yin-Yang training throughput ({platform.node()})", fontsize=9)
-    ax.legend(fontsize=7)
+    # Outside the axes: inside, it hid the curves' points.
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
