@@ -140,7 +140,13 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 	t := start
 	v := BroadcastToDims(c(p.Leak), batch, numOut)
 	cur := ZerosLike(v)
-	refractoryEnd := BroadcastToDims(Neg(far), batch, numOut)
+	// Without a refractory period no neuron is ever clamped: the clamp's
+	// per-neuron waits (and their exponentials) are left out of every step,
+	// and the decays between events are per sample.
+	var refractoryEnd *Node
+	if p.Refractory > 0 {
+		refractoryEnd = BroadcastToDims(Neg(far), batch, numOut)
+	}
 	count := ZerosLike(ConvertDType(start, dtypes.Int32))
 	overflow = count
 	outTimes := BroadcastToDims(inf, batch, capacity)
@@ -152,6 +158,10 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 	// the horizon); a neuron still clamped starts from the reset potential
 	// at the end of its refractory period.
 	nextCrossing := func(t, v, cur, refractoryEnd *Node) *Node {
+		if refractoryEnd == nil {
+			tc := Add(NextCrossing(v, cur, p), InsertAxes(t, 1))
+			return Where(LessOrEqual(tc, InsertAxes(end, 1)), tc, inf)
+		}
 		wait := Max(Sub(refractoryEnd, InsertAxes(t, 1)), c(0))
 		clamped := GreaterThan(wait, c(0))
 		v0 := Where(clamped, BroadcastToDims(c(p.Reset), batch, numOut), v)
@@ -171,10 +181,14 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 		// Advance every neuron to tNext; a clamped neuron stays at reset
 		// until its refractory period ends, its current decays throughout.
 		dt := InsertAxes(Sub(tNext, t), 1)
-		wait := Min(Max(Sub(refractoryEnd, InsertAxes(t, 1)), c(0)), dt)
-		vFree := Where(GreaterThan(wait, c(0)), BroadcastToDims(c(p.Reset), batch, numOut), v)
-		v, _ = Evolve(vFree, Mul(cur, Exp(DivScalar(wait, -p.TauSyn))), Sub(dt, wait), p)
-		cur = Mul(cur, Exp(DivScalar(dt, -p.TauSyn)))
+		if refractoryEnd == nil {
+			v, cur = Evolve(v, cur, dt, p) // decays per sample, [B, 1]
+		} else {
+			wait := Min(Max(Sub(refractoryEnd, InsertAxes(t, 1)), c(0)), dt)
+			vFree := Where(GreaterThan(wait, c(0)), BroadcastToDims(c(p.Reset), batch, numOut), v)
+			v, _ = Evolve(vFree, Mul(cur, Exp(DivScalar(wait, -p.TauSyn))), Sub(dt, wait), p)
+			cur = Mul(cur, Exp(DivScalar(dt, -p.TauSyn)))
+		}
 		t = tNext
 
 		// Input event: every pending input at this instant at once.
@@ -193,7 +207,9 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 		count = Add(count, Where(LogicalAnd(isSpike, room), one, ZerosLike(count)))
 		overflow = Add(overflow, Where(LogicalAnd(isSpike, LogicalNot(room)), one, ZerosLike(count)))
 		v = Where(fired, BroadcastToDims(c(p.Reset), batch, numOut), v)
-		refractoryEnd = Where(fired, BroadcastToDims(InsertAxes(AddScalar(tNext, p.Refractory), 1), batch, numOut), refractoryEnd)
+		if refractoryEnd != nil {
+			refractoryEnd = Where(fired, BroadcastToDims(InsertAxes(AddScalar(tNext, p.Refractory), 1), batch, numOut), refractoryEnd)
+		}
 		recRow := Gather(rec, InsertAxes(spiker, 1)) // [B, N]: the spiker's outgoing weights
 		cur = Add(cur, Where(BroadcastToDims(InsertAxes(isSpike, 1), batch, numOut), recRow, ZerosLike(recRow)))
 	}
