@@ -16,7 +16,7 @@ func TestMaterialize(t *testing.T) {
 	if HasCPUPlugin() {
 		configs = append(configs, "xla:cpu")
 	}
-	a := []float32{1.5, -2, 3.25, 1e30, -0.0, 7}
+	a := []float32{1.5, -2, 3.25, 1e30, 0, 7}
 	b := []float32{4, 5.5, -6, 0.125}
 	for _, config := range configs {
 		backend, _, err := NewBackend(config)
