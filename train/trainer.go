@@ -54,8 +54,10 @@ type Hooks struct {
 	OnEpoch func(EpochMetrics)
 }
 
-// Trainer trains a feed-forward network of TTFS layers (package event)
-// on a classification data set whose features lie in [0, 1].
+// Trainer trains a spiking network of the configured method (TTFS layers,
+// stacked or recurrent EventProp LIF layers; package event) on a
+// classification data set whose features lie in [0, 1], on one device or
+// data-parallel over Config.Devices.
 type Trainer struct {
 	cfg        Config
 	dtype      dtypes.DType
