@@ -11,19 +11,15 @@ import (
 
 // BenchmarkYinYangEpoch measures one training epoch (5000 samples, batch
 // 150, 4-120-3) plus the validation pass, on the default backend
-// ($GOMLX_BACKEND to change it), for each method.
+// ($GOMLX_BACKEND to change it), for each shipped Yin-Yang config.
 func BenchmarkYinYangEpoch(b *testing.B) {
-	for _, method := range Methods {
+	for _, method := range []string{"yin_yang", "yin_yang_eventprop", "yin_yang_eventprop_recurrent"} {
 		b.Run(method, func(b *testing.B) {
 			backend, _, err := graph.NewBackend("")
 			require.NoError(b, err)
 			trainSet, val, _, err := YinYangSplits()
 			require.NoError(b, err)
-			cfg := DefaultYinYang()
-			cfg.Method = method
-			if method != MethodTTFS {
-				cfg = EventPropDefaults(cfg)
-			}
+			cfg := shipped(b, method, 120)
 			cfg.Epochs = 1
 			trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
 			require.NoError(b, err)

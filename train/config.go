@@ -5,188 +5,160 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/gosnn/gosnn/snn"
+	"github.com/gosnn/gosnn/topology"
 )
 
-// Config is one training experiment: network, neuron, loss and optimizer
-// settings. Its JSON form is written into every results folder, so that the
-// run can be repeated from the folder alone.
+// Config is one training experiment: data, network, loss, optimizer and
+// schedule, save points, backend. It is what a YAML config file holds
+// (ReadConfig), and its YAML form is written into every results folder as
+// config.yaml, so that the run can be repeated and continued from the
+// folder alone. The trainer knows no network by name: everything about
+// the network is in Network.
 type Config struct {
-	Task   string `json:"task"`
-	Method string `json:"method"`
-	Seed   int64  `json:"seed"`
-	DType  string `json:"dtype"`
-
-	Epochs        int       `json:"epochs"`
-	BatchSize     int       `json:"batch_size"`
-	EvalBatchSize int       `json:"eval_batch_size"`
-	LearningRate  float64   `json:"learning_rate"`
-	LRStepSize    int       `json:"lr_step_size"`
-	LRGamma       float64   `json:"lr_gamma"`
-	Hidden        []int     `json:"hidden"`
-	WeightMeans   []float64 `json:"weight_means"`
-	WeightStds    []float64 `json:"weight_stds"`
-	BiasTime      float64   `json:"bias_time"`
-
-	Neuron      snn.LIF      `json:"neuron"`
-	Encoding    snn.Latency  `json:"encoding"`
-	Loss        snn.TTFSLoss `json:"loss"`
-	MaxGradNorm float64      `json:"max_grad_norm"`
-
-	// Capacities holds, for the event-based methods, the number of output
-	// spikes each layer records per sample (hidden layers, then the output
-	// layer); the recurrent method uses their sum for its single layer.
-	Capacities []int `json:"capacities,omitempty"`
-
-	// Weight bumping (fastAndDeep): after a batch in which more than
-	// MaxMissing[l] of layer l's spikes were missing, the incoming weights
-	// of that layer's silent neurons (all neurons if not targeted) grow by
-	// BumpValue, doubled while the same layer needs it batch after batch.
-	MaxMissing   []float64 `json:"max_missing"`
-	BumpValue    float64   `json:"bump_value"`
-	BumpDoubling bool      `json:"bump_doubling"`
-	BumpTargeted bool      `json:"bump_targeted"`
-
+	// Name names the experiment; results go to <out>/<name>_<timestamp>.
+	Name string `json:"name" yaml:"name"`
+	// Data is the data set: "yinyang".
+	Data  string `json:"data" yaml:"data"`
+	Seed  int64  `json:"seed" yaml:"seed"`
+	DType string `json:"dtype" yaml:"dtype"`
+	// Backend is the computation backend ("go", "xla:cpu", ...); empty
+	// means $GOMLX_BACKEND, else the pure-Go backend.
+	Backend string `json:"backend,omitempty" yaml:"backend,omitempty"`
 	// Devices > 1 trains data-parallel: every batch is split across that
 	// many devices of the backend (XLA), the weights are replicated, and
 	// XLA's sharding propagation (GoMLX AutoSharding) inserts the
 	// cross-device sums. 0 and 1 mean one device. Batch sizes must be
 	// multiples of it.
-	Devices int `json:"devices,omitempty"`
+	Devices int `json:"devices,omitempty" yaml:"devices,omitempty"`
+
+	Epochs        int `json:"epochs" yaml:"epochs"`
+	BatchSize     int `json:"batch_size" yaml:"batch_size"`
+	EvalBatchSize int `json:"eval_batch_size" yaml:"eval_batch_size"`
+
+	// Optimizer is "adam" (GoMLX's Adam with its default betas).
+	Optimizer    string  `json:"optimizer" yaml:"optimizer"`
+	LearningRate float64 `json:"learning_rate" yaml:"learning_rate"`
+	// The StepLR schedule: the learning rate is multiplied by LRGamma
+	// every LRStepSize epochs.
+	LRStepSize int     `json:"lr_step_size" yaml:"lr_step_size"`
+	LRGamma    float64 `json:"lr_gamma" yaml:"lr_gamma"`
+
+	Network topology.Network `json:"network" yaml:"network"`
+	Loss    snn.TTFSLoss     `json:"loss" yaml:"loss"`
+
+	// Weight bumping (fastAndDeep): after a batch in which more than
+	// MaxMissing of a population's first spikes were missing, the incoming
+	// weights of its silent neurons (all neurons if not targeted) grow by
+	// BumpValue, doubled while the same population needs it batch after
+	// batch.
+	BumpValue    float64 `json:"bump_value" yaml:"bump_value"`
+	BumpDoubling bool    `json:"bump_doubling" yaml:"bump_doubling"`
+	BumpTargeted bool    `json:"bump_targeted" yaml:"bump_targeted"`
+
+	// SavePoints are the epochs whose checkpoints are kept (inference and
+	// continue can start from them); the final epoch is always kept, and
+	// save points after the last epoch are never reached.
+	SavePoints []int `json:"save_points,omitempty" yaml:"save_points,omitempty,flow"`
+	// CheckpointEvery is how often (in epochs) the resume checkpoint is
+	// rewritten, so that a killed run loses at most that many epochs
+	// (0: every epoch).
+	CheckpointEvery int `json:"checkpoint_every,omitempty" yaml:"checkpoint_every,omitempty"`
 }
 
-// The training methods.
-const (
-	// MethodTTFS: closed-form first-spike layers, one spike per neuron
-	// (Göltz et al. 2021), as in fastAndDeep.
-	MethodTTFS = "ttfs"
-	// MethodEventProp: stacked feed-forward event-based layers whose
-	// neurons may spike many times, with EventProp gradients.
-	MethodEventProp = "eventprop"
-	// MethodEventPropRecurrent: one recurrent event-based layer whose
-	// connectivity emulates the stacked network (jaxsnn's
-	// yinyang_event_prop).
-	MethodEventPropRecurrent = "eventprop-recurrent"
-)
+// Data sets known to the trainer.
+var DataSets = []string{"yinyang"}
 
-// Methods lists the training methods.
-var Methods = []string{MethodTTFS, MethodEventProp, MethodEventPropRecurrent}
+// Optimizers known to the trainer.
+var Optimizers = []string{"adam"}
 
-// DefaultYinYang returns fastAndDeep's yin_yang.yaml with its original
-// TTFS loss (ξ = 0.2, α = 0.005, β = 1): 4 inputs + bias -> 120 hidden + bias
-// -> 3 outputs, Adam with learning rate 0.005 decayed by 0.95 every 20
-// epochs, batch 150.
-func DefaultYinYang() Config {
-	return Config{
-		Task: "yinyang", Method: "ttfs", Seed: 1, DType: "float32",
-		Epochs: 300, BatchSize: 150, EvalBatchSize: 200,
-		LearningRate: 0.005, LRStepSize: 20, LRGamma: 0.95,
-		Hidden:      []int{120},
-		WeightMeans: []float64{1.5, 0.5}, WeightStds: []float64{0.8, 0.8},
-		BiasTime:    0.9,
-		Neuron:      snn.FastAndDeepLIF(),
-		Encoding:    snn.Latency{Early: 0.15, Late: 2.0},
-		Loss:        snn.FastAndDeepTTFSLoss(),
-		MaxGradNorm: 0.2,
-		MaxMissing:  []float64{0.3, 0.0},
-		BumpValue:   0.0005, BumpDoubling: true, BumpTargeted: true,
-	}
-}
-
-// EventPropDefaults returns cfg set up for an event-based method
-// (cfg.Method): the same network, data, loss and optimizer as the TTFS
-// defaults, and, as in jaxsnn's yinyang_event_prop, a reset potential far
-// below threshold (-1000) with capacity for one spike per neuron, so every
-// spike is kept (no overflow). With Neuron.Reset = 0 and larger
-// Capacities, neurons spike many times. max_dw_norm is a TTFS-only setting
-// and is switched off.
-func EventPropDefaults(cfg Config) Config {
-	cfg.Neuron.Reset = -1000
-	cfg.MaxGradNorm = 0
-	cfg.Capacities = append(slices.Clone(cfg.Hidden), yinYangClasses)
-	return cfg
-}
-
-// NumLayers counts the weight layers (hidden layers plus the output layer).
-func (c Config) NumLayers() int { return len(c.Hidden) + 1 }
-
-// Validate names every field with an unusable value.
+// Validate names every field with an unusable value; each error is a
+// *topology.FieldError whose Path is the YAML key.
 func (c Config) Validate() error {
 	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if !slices.Contains(Methods, c.Method) {
-		add("method must be one of %v, got %q", Methods, c.Method)
+	add := func(path, format string, args ...any) {
+		errs = append(errs, &topology.FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
-	if c.Method == MethodEventProp || c.Method == MethodEventPropRecurrent {
-		if len(c.Capacities) != c.NumLayers() {
-			add("capacities needs %d entries (one per layer) for method %s, got %d", c.NumLayers(), c.Method, len(c.Capacities))
-		}
-		for i, k := range c.Capacities {
-			if k < 1 {
-				add("capacities[%d] must be >= 1, got %d", i, k)
-			}
-		}
-		if c.Method == MethodEventPropRecurrent && len(c.Hidden) != 1 {
-			add("method %s emulates one hidden layer, got hidden %v", c.Method, c.Hidden)
-		}
+	if c.Name == "" || strings.ContainsAny(c.Name, "/\\ \t") {
+		add("name", "must be a non-empty name without '/' or spaces, got %q", c.Name)
+	}
+	if !slices.Contains(DataSets, c.Data) {
+		add("data", "must be one of %v, got %q", DataSets, c.Data)
 	}
 	if c.Epochs < 1 {
-		add("epochs must be >= 1, got %d", c.Epochs)
+		add("epochs", "must be >= 1, got %d", c.Epochs)
 	}
 	if c.BatchSize < 1 {
-		add("batch_size must be >= 1, got %d", c.BatchSize)
+		add("batch_size", "must be >= 1, got %d", c.BatchSize)
 	}
 	if c.EvalBatchSize < 1 {
-		add("eval_batch_size must be >= 1, got %d", c.EvalBatchSize)
+		add("eval_batch_size", "must be >= 1, got %d", c.EvalBatchSize)
 	}
 	if c.Devices < 0 {
-		add("devices must be >= 0, got %d", c.Devices)
+		add("devices", "must be >= 0, got %d", c.Devices)
 	} else if c.Devices > 1 && (c.BatchSize%c.Devices != 0 || c.EvalBatchSize%c.Devices != 0) {
-		add("batch_size (%d) and eval_batch_size (%d) must be multiples of devices (%d)", c.BatchSize, c.EvalBatchSize, c.Devices)
+		add("devices", "batch_size (%d) and eval_batch_size (%d) must be multiples of devices (%d)", c.BatchSize, c.EvalBatchSize, c.Devices)
+	}
+	if !slices.Contains(Optimizers, c.Optimizer) {
+		add("optimizer", "must be one of %v, got %q", Optimizers, c.Optimizer)
 	}
 	if !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0) {
-		add("learning_rate must be a positive finite number, got %g", c.LearningRate)
+		add("learning_rate", "must be a positive finite number, got %g", c.LearningRate)
 	}
 	if c.LRStepSize < 1 {
-		add("lr_step_size must be >= 1, got %d", c.LRStepSize)
+		add("lr_step_size", "must be >= 1, got %d", c.LRStepSize)
 	}
 	if !(c.LRGamma > 0 && c.LRGamma <= 1) {
-		add("lr_gamma must be in (0, 1], got %g", c.LRGamma)
+		add("lr_gamma", "must be in (0, 1], got %g", c.LRGamma)
 	}
 	if c.DType != "float32" && c.DType != "float64" {
-		add("dtype must be float32 or float64, got %q", c.DType)
+		add("dtype", "must be float32 or float64, got %q", c.DType)
 	}
-	for i, n := range c.Hidden {
-		if n < 1 {
-			add("hidden[%d] must be >= 1, got %d", i, n)
+	if !(c.BumpValue >= 0) || math.IsInf(c.BumpValue, 0) {
+		add("bump_value", "must be >= 0 and finite, got %g", c.BumpValue)
+	}
+	for i, e := range c.SavePoints {
+		if e < 1 {
+			add(fmt.Sprintf("save_points[%d]", i), "must be an epoch >= 1, got %d", e)
 		}
 	}
-	if len(c.WeightMeans) != c.NumLayers() || len(c.WeightStds) != c.NumLayers() {
-		add("weight_means and weight_stds need %d entries (one per layer), got %d and %d",
-			c.NumLayers(), len(c.WeightMeans), len(c.WeightStds))
+	if c.CheckpointEvery < 0 {
+		add("checkpoint_every", "must be >= 0, got %d", c.CheckpointEvery)
 	}
-	for i, s := range c.WeightStds {
-		if !(s >= 0) {
-			add("weight_stds[%d] must be >= 0, got %g", i, s)
-		}
+	if err := c.Loss.Validate(); err != nil {
+		add("loss", "%v", err)
 	}
-	if len(c.MaxMissing) != c.NumLayers() {
-		add("max_missing needs %d entries (one per layer), got %d", c.NumLayers(), len(c.MaxMissing))
-	}
-	if !(c.BumpValue >= 0) {
-		add("bump_value must be >= 0, got %g", c.BumpValue)
-	}
-	if math.IsNaN(c.BiasTime) || math.IsInf(c.BiasTime, 0) || c.BiasTime < 0 {
-		add("bias_time must be finite and >= 0, got %g", c.BiasTime)
-	}
-	for _, err := range []error{c.Neuron.Validate(), c.Encoding.Validate(), c.Loss.Validate()} {
-		if err != nil {
-			errs = append(errs, err)
-		}
+	if err := c.Network.Validate("network"); err != nil {
+		errs = append(errs, unjoin(err)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid config: %w", err)
 	}
 	return nil
+}
+
+// unjoin flattens an errors.Join.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// LearningRateAt is the StepLR schedule: lr * gamma^(epoch / step size).
+func (c Config) LearningRateAt(epoch int) float64 {
+	return c.LearningRate * math.Pow(c.LRGamma, float64(epoch/c.LRStepSize))
+}
+
+// Population returns the network's population node of that name, or an
+// error naming what is there instead; command-line shortcuts (--hidden,
+// --capacity) use it to reach the nodes of the shipped configs.
+func (c *Config) Population(name string) (*topology.Node, error) {
+	n := c.Network.Node(name)
+	if n == nil || !topology.IsPopulation(n.Kind) {
+		return nil, fmt.Errorf("the network of config %q has no population named %q", c.Name, name)
+	}
+	return n, nil
 }

@@ -23,7 +23,7 @@ func TestDataParallelMatchesOneDevice(t *testing.T) {
 	require.NoError(t, err)
 	d := smallYinYang(t, 48, 5)
 	val := smallYinYang(t, 24, 6)
-	for _, method := range []string{MethodTTFS, MethodEventProp} {
+	for _, method := range []string{"yin_yang", "yin_yang_eventprop"} {
 		var refHistory []EpochMetrics
 		var refWeights map[string][]float64
 		for _, devices := range []int{1, 2, 4} {
@@ -31,15 +31,9 @@ func TestDataParallelMatchesOneDevice(t *testing.T) {
 				t.Logf("backend has %d devices: skipping %d", backend.NumDevices(), devices)
 				continue
 			}
-			cfg := DefaultYinYang()
-			cfg.Method = method
-			if method != MethodTTFS {
-				cfg = EventPropDefaults(cfg)
-			}
+			cfg := shipped(t, method, 12)
 			cfg.DType = "float64"
 			cfg.Epochs, cfg.BatchSize, cfg.EvalBatchSize = 2, 16, 8
-			cfg.Hidden = []int{12}
-			cfg.Capacities = []int{12, 3}
 			cfg.Devices = devices
 			trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
 			require.NoError(t, err)
@@ -80,7 +74,7 @@ func TestDataParallelBadInput(t *testing.T) {
 	cfg.BatchSize = 150
 	require.ErrorContains(t, cfg.Validate(), "multiples of devices")
 	cfg.Devices = -1
-	require.ErrorContains(t, cfg.Validate(), "devices must be >= 0")
+	require.ErrorContains(t, cfg.Validate(), "devices: must be >= 0")
 	backend, _, err := graph.NewBackend("")
 	require.NoError(t, err)
 	cfg = DefaultYinYang()

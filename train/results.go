@@ -20,8 +20,8 @@ import (
 // Summary is the summary.json of a results folder: what was run, on what,
 // and how well it did.
 type Summary struct {
-	Task            string         `json:"task"`
-	Method          string         `json:"method"`
+	Name            string         `json:"name"` // the config's name
+	Data            string         `json:"data"`
 	Status          string         `json:"status"` // "finished" or "interrupted: <reason>"
 	Seed            int64          `json:"seed"`
 	Backend         string         `json:"backend"`

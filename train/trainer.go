@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/gosnn/gosnn/event"
 	"github.com/gosnn/gosnn/snn"
+	"github.com/gosnn/gosnn/topology"
 )
 
 // Progress is reported after every training batch.
@@ -113,7 +113,15 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		return nil, err
 	}
 	if numInputs < 1 || numClasses < 2 {
-		return nil, fmt.Errorf("TTFS trainer: need >= 1 input and >= 2 classes, got %d and %d", numInputs, numClasses)
+		return nil, fmt.Errorf("trainer: need >= 1 input and >= 2 classes, got %d and %d", numInputs, numClasses)
+	}
+	for _, n := range cfg.Network.Nodes {
+		if n.Kind == topology.KindInput && n.Size != numInputs {
+			return nil, fmt.Errorf("network input %q has size %d, the data set has %d features", n.Name, n.Size, numInputs)
+		}
+	}
+	if out := cfg.Network.Node(cfg.Network.Output); out.Size != numClasses {
+		return nil, fmt.Errorf("network output %q has %d neurons, the data set has %d classes", out.Name, out.Size, numClasses)
 	}
 	t := &Trainer{cfg: cfg, dtype: dtypes.Float32, ctx: mlctx.New(), numInputs: numInputs, numClasses: numClasses}
 	if cfg.DType == "float64" {
@@ -126,7 +134,7 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 	var err error
 	t.trainStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
 		net := t.network(ctx, x)
-		out := net.layers[len(net.layers)-1]
+		out := net.Readout
 		perSample := t.cfg.Loss.PerSample(out, labels)
 		maskF := ConvertDType(mask, t.dtype)
 		n := ReduceAllSum(maskF)
@@ -134,14 +142,14 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
 		bumped := t.bumpWeights(ctx, net, mask)
 		correct := snn.CountCorrect(snn.PredictFirstSpike(out), labels, mask, t.dtype)
-		return []*Node{loss, correct, bumped, net.overflow}
+		return []*Node{loss, correct, bumped, net.Overflow}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building train step: %w", err)
 	}
 	t.evalStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
 		net := t.network(ctx.Reuse(), x)
-		out := net.layers[len(net.layers)-1]
+		out := net.Readout
 		maskF := ConvertDType(mask, t.dtype)
 		lossSum := ReduceAllSum(Mul(t.cfg.Loss.PerSample(out, labels), maskF))
 		correct := snn.CountCorrect(snn.PredictFirstSpike(out), labels, mask, t.dtype)
@@ -162,124 +170,10 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 // Context holds the network's variables (weights, optimizer state).
 func (t *Trainer) Context() *mlctx.Context { return t.ctx }
 
-// network is one forward pass: the first-spike times of every layer
-// ([batch, neurons]; the last is the read-out), where weight bumping acts on
-// each layer, and the number of spikes that overflowed the event layers'
-// capacities (a scalar of the time dtype).
-type network struct {
-	layers   []*Node
-	bump     [][]bumpTarget
-	overflow *Node
-}
-
-// bumpTarget is a weight variable whose columns offset, offset+1, ... hold
-// the incoming weights of a layer's neurons.
-type bumpTarget struct {
-	v      *mlctx.Variable
-	offset int
-}
-
-// network builds the configured method's forward pass.
-func (t *Trainer) network(ctx *mlctx.Context, x *Node) network {
-	c := t.cfg
-	times := c.Encoding.Encode(x)
-	sizes := append(slices.Clone(c.Hidden), t.numClasses)
-	g := x.Graph()
-	var net network
-	net.overflow = ScalarZero(g, t.dtype)
-	switch c.Method {
-	case MethodTTFS:
-		for l, n := range sizes {
-			lctx := ctx.In(fmt.Sprintf("layer_%d", l))
-			times = event.NewLayer(lctx, times, n).
-				WithNeuron(c.Neuron).
-				WithBias(c.BiasTime).
-				WithWeightInit(c.WeightMeans[l], c.WeightStds[l]).
-				WithMaxGradNorm(c.MaxGradNorm).
-				Done()
-			net.layers = append(net.layers, times)
-			net.bump = append(net.bump, []bumpTarget{{lctx.InspectVariableInScope("weights"), 0}})
-		}
-	case MethodEventProp:
-		spikes := snn.SpikesFromTimes(times)
-		numIn := t.numInputs
-		for l, n := range sizes {
-			lctx := ctx.In(fmt.Sprintf("layer_%d", l))
-			var overflow *Node
-			spikes, overflow = event.NewLIFLayer(lctx, spikes, numIn, n).
-				WithNeuron(c.Neuron).
-				WithCapacity(c.Capacities[l]).
-				WithBias(c.BiasTime).
-				WithWeightInit(c.WeightMeans[l], c.WeightStds[l]).
-				Done()
-			numIn = n
-			net.layers = append(net.layers, spikes.FirstTimes(n))
-			net.bump = append(net.bump, []bumpTarget{{lctx.InspectVariableInScope("weights"), 0}})
-			net.overflow = Add(net.overflow, ConvertDType(ReduceAllSum(overflow), t.dtype))
-		}
-	case MethodEventPropRecurrent:
-		net = t.recurrentNetwork(ctx, snn.SpikesFromTimes(times))
-	}
-	return net
-}
-
-// recurrentNetwork is jaxsnn's yinyang_event_prop network: one recurrent
-// layer of hidden+classes neurons whose connectivity emulates the stacked
-// net input -> hidden -> output. Input weights reach the hidden neurons
-// (and, from the bias spike, the output neurons); recurrent weights only
-// lead from hidden to output neurons. Both are initialised block by block
-// like the stacked layers.
-func (t *Trainer) recurrentNetwork(ctx *mlctx.Context, in snn.Spikes) network {
-	c := t.cfg
-	g := in.Time.Graph()
-	hidden, numOut := c.Hidden[0], t.numClasses
-	n := hidden + numOut
-	rows := t.numInputs + 1 // features and the bias spike
-	inMean, inStd := make([]float64, rows*n), make([]float64, rows*n)
-	inMask := make([]float64, rows*n)
-	recMean, recStd := make([]float64, n*n), make([]float64, n*n)
-	recMask := make([]float64, n*n)
-	for r := range rows {
-		for j := range n {
-			i := r*n + j
-			switch {
-			case j < hidden:
-				inMean[i], inStd[i], inMask[i] = c.WeightMeans[0], c.WeightStds[0], 1
-			case r == t.numInputs:
-				inMean[i], inStd[i], inMask[i] = c.WeightMeans[1], c.WeightStds[1], 1
-			}
-		}
-	}
-	for r := range hidden {
-		for j := hidden; j < n; j++ {
-			i := r*n + j
-			recMean[i], recStd[i], recMask[i] = c.WeightMeans[1], c.WeightStds[1], 1
-		}
-	}
-	blockInit := func(mean, std []float64, dims ...int) func(*Graph, shapes.Shape) *Node {
-		return func(g *Graph, shape shapes.Shape) *Node {
-			m := ConvertDType(Const(g, mean), shape.DType)
-			s := ConvertDType(Const(g, std), shape.DType)
-			return Add(Reshape(m, dims...), Mul(Reshape(s, dims...), ctx.RandomNormal(g, shape)))
-		}
-	}
-	rctx := ctx.In("recurrent")
-	inVar := rctx.WithInitializer(blockInit(inMean, inStd, rows, n)).VariableWithShape("weights", shapes.Make(t.dtype, rows, n))
-	recVar := rctx.WithInitializer(blockInit(recMean, recStd, n, n)).VariableWithShape("recurrent_weights", shapes.Make(t.dtype, n, n))
-	mask := func(m []float64, dims ...int) *Node { return Reshape(ConvertDType(Const(g, m), t.dtype), dims...) }
-	wIn := Mul(inVar.ValueGraph(g), mask(inMask, rows, n))
-	wRec := Mul(recVar.ValueGraph(g), mask(recMask, n, n))
-	cfg := event.LIFConfig{Neuron: c.Neuron, Capacity: c.Capacities[0] + c.Capacities[1]}
-	out, overflow := event.LIFSpikes(event.WithBiasSpikes(in, t.numInputs, []float64{c.BiasTime}), wIn, wRec, cfg)
-	outputs := snn.Spikes{Time: out.Time, Neuron: AddScalar(out.Neuron, -float64(hidden))}
-	return network{
-		layers: []*Node{out.FirstTimes(hidden), outputs.FirstTimes(numOut)},
-		bump: [][]bumpTarget{
-			{{inVar, 0}},
-			{{inVar, hidden}, {recVar, hidden}},
-		},
-		overflow: ConvertDType(ReduceAllSum(overflow), t.dtype),
-	}
+// network is one forward pass of the configured network, lowered by its
+// simulation family.
+func (t *Trainer) network(ctx *mlctx.Context, x *Node) topology.Lowered {
+	return event.Lower(ctx, &t.cfg.Network, x)
 }
 
 // bumpWeights is fastAndDeep's check_bump_weights, in the graph: the first
@@ -288,32 +182,32 @@ func (t *Trainer) recurrentNetwork(ctx *mlctx.Context, in snn.Spikes) network {
 // doubles while the same layer needs bumping batch after batch. It returns
 // the bumped layer's index, or -1. Unlike fastAndDeep, the optimizer step of
 // the batch is not skipped: one graph per batch, no second forward pass.
-func (t *Trainer) bumpWeights(ctx *mlctx.Context, net network, mask *Node) *Node {
+func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *Node) *Node {
 	c := t.cfg
 	g := mask.Graph()
-	layers := net.layers
+	pops := net.Populations
 	bctx := ctx.In("bumping").Checked(false)
 	valueVar := bctx.VariableWithValue("value", shapes.CastAsDType(c.BumpValue, t.dtype)).SetTrainable(false)
 	lastVar := bctx.VariableWithValue("last_layer", int32(-1)).SetTrainable(false)
 
 	chosen := Const(g, int32(-1))
-	missed := make([]*Node, len(layers))
+	missed := make([]*Node, len(pops))
 	sampleMask := InsertAxes(mask, 1)
 	numSamples := ReduceAllSum(ConvertDType(mask, t.dtype))
-	for l := len(layers) - 1; l >= 0; l-- { // reverse, so the first layer in order wins
-		silent := LogicalAnd(LogicalNot(IsFinite(layers[l])), sampleMask)
-		frac := Div(ReduceAllSum(ConvertDType(silent, t.dtype)), MulScalar(numSamples, float64(layers[l].Shape().Dim(1))))
+	for l := len(pops) - 1; l >= 0; l-- { // reverse, so the first population in order wins
+		silent := LogicalAnd(LogicalNot(IsFinite(pops[l].FirstTimes)), sampleMask)
+		frac := Div(ReduceAllSum(ConvertDType(silent, t.dtype)), MulScalar(numSamples, float64(pops[l].FirstTimes.Shape().Dim(1))))
 		missed[l] = ConvertDType(ReduceLogicalOr(silent, 0), t.dtype) // [neurons]
-		chosen = Where(GreaterThan(frac, Scalar(g, t.dtype, c.MaxMissing[l])), Const(g, int32(l)), chosen)
+		chosen = Where(GreaterThan(frac, Scalar(g, t.dtype, pops[l].MaxMissing)), Const(g, int32(l)), chosen)
 	}
 	value := Scalar(g, t.dtype, c.BumpValue)
 	if c.BumpDoubling {
 		value = Where(Equal(chosen, lastVar.ValueGraph(g)), MulScalar(valueVar.ValueGraph(g), 2), value)
 	}
-	for l := range layers {
+	for l := range pops {
 		delta := Where(Equal(chosen, Const(g, int32(l))), value, ZerosLike(value))
-		for _, target := range net.bump[l] {
-			w := target.v.ValueGraph(g)
+		for _, target := range pops[l].Incoming {
+			w := target.Variable.ValueGraph(g)
 			rows, cols := w.Shape().Dim(0), w.Shape().Dim(1)
 			columns := OnesLike(missed[l])
 			if c.BumpTargeted {
@@ -322,14 +216,14 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net network, mask *Node) *Node
 			// Place the layer's columns at their offset in the variable.
 			n := columns.Shape().Dim(0)
 			parts := []*Node{columns}
-			if target.offset > 0 {
-				parts = append([]*Node{Zeros(g, shapes.Make(t.dtype, target.offset))}, parts...)
+			if target.Offset > 0 {
+				parts = append([]*Node{Zeros(g, shapes.Make(t.dtype, target.Offset))}, parts...)
 			}
-			if rest := cols - target.offset - n; rest > 0 {
+			if rest := cols - target.Offset - n; rest > 0 {
 				parts = append(parts, Zeros(g, shapes.Make(t.dtype, rest)))
 			}
 			step := Mul(BroadcastToDims(InsertAxes(Concatenate(parts, 0), 0), rows, cols), delta)
-			target.v.SetValueGraph(Add(w, step))
+			target.Variable.SetValueGraph(Add(w, step))
 		}
 	}
 	bumped := GreaterOrEqual(chosen, Const(g, int32(0)))
@@ -456,11 +350,6 @@ func scalarValue(tensor *tensors.Tensor) float64 {
 		return float64(v)
 	}
 	panic(fmt.Sprintf("unexpected scalar %s", tensor.Shape()))
-}
-
-// LearningRateAt is the StepLR schedule: lr * gamma^(epoch / step size).
-func (c Config) LearningRateAt(epoch int) float64 {
-	return c.LearningRate * math.Pow(c.LRGamma, float64(epoch/c.LRStepSize))
 }
 
 // Fit trains for cfg.Epochs epochs starting at epoch `start` (0 for a fresh

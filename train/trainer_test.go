@@ -8,7 +8,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gosnn/gosnn/graph"
+	"github.com/gosnn/gosnn/topology"
 )
+
+// shipped returns a shipped config with the population "hidden" resized to
+// hidden neurons (and, for lif populations, one spike per neuron).
+func shipped(t testing.TB, name string, hidden int) Config {
+	cfg, err := ShippedConfig(name)
+	require.NoError(t, err)
+	n, err := cfg.Population("hidden")
+	require.NoError(t, err)
+	n.Size = hidden
+	if n.Capacity > 0 {
+		n.Capacity = hidden
+	}
+	require.NoError(t, cfg.Validate())
+	return cfg
+}
 
 func smallYinYang(t *testing.T, size int, seed uint32) *Dataset {
 	d, err := NewYinYang(DefaultYinYangOptions(size, seed))
@@ -27,8 +43,8 @@ func TestWeightBumping(t *testing.T) {
 	cfg.DType = "float64"
 	cfg.Epochs = 3
 	cfg.BatchSize = 10
-	cfg.WeightMeans = []float64{-5, 0.5}
-	cfg.WeightStds = []float64{0, 0}
+	cfg.Network.Node("to_hidden").Init = &topology.Init{Mean: -5, Std: 0}
+	cfg.Network.Node("to_output").Init = &topology.Init{Mean: 0.5, Std: 0}
 	d := smallYinYang(t, 10, 1)
 	trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
 	require.NoError(t, err)
@@ -38,8 +54,8 @@ func TestWeightBumping(t *testing.T) {
 	for _, m := range history {
 		require.Equal(t, 1, m.Bumps)
 	}
-	hidden := trainer.Context().In("layer_0").InspectVariableInScope("weights")
-	out := trainer.Context().In("layer_1").InspectVariableInScope("weights")
+	hidden := trainer.Context().In("to_hidden").InspectVariableInScope("weights")
+	out := trainer.Context().In("to_output").InspectVariableInScope("weights")
 	hv, err := hidden.Value()
 	require.NoError(t, err)
 	ov, err := out.Value()
@@ -86,11 +102,15 @@ func TestConfigValidateNamesFields(t *testing.T) {
 		{"epochs", func(c *Config) { c.Epochs = 0 }},
 		{"batch_size", func(c *Config) { c.BatchSize = -1 }},
 		{"learning_rate", func(c *Config) { c.LearningRate = 0 }},
-		{"weight_means", func(c *Config) { c.WeightMeans = []float64{1} }},
-		{"max_missing", func(c *Config) { c.MaxMissing = nil }},
-		{"tau_syn", func(c *Config) { c.Neuron.TauSyn = 0 }},
-		{"latency", func(c *Config) { c.Encoding.Late = 0 }},
-		{"xi", func(c *Config) { c.Loss.Xi = 0 }},
+		{"network.nodes[2] (to_hidden).init", func(c *Config) { c.Network.Nodes[2].Init.Std = -1 }},
+		{"network.nodes[3] (hidden).max_missing", func(c *Config) { c.Network.Nodes[3].MaxMissing = 2 }},
+		{"network.nodes[3] (hidden).neuron: LIF parameters: tau_syn", func(c *Config) { c.Network.Nodes[3].Neuron.TauSyn = 0 }},
+		{"network.nodes[0] (input).encoding: latency", func(c *Config) { c.Network.Nodes[0].Encoding.Late = 0 }},
+		{"network.nodes[3] (hidden).size", func(c *Config) { c.Network.Nodes[3].Size = -4 }},
+		{"network.nodes[1] (bias).kind: unknown node kind", func(c *Config) { c.Network.Nodes[1].Kind = "conv" }},
+		{"network.edges[0]: edge [input, nowhere]: no node named \"nowhere\"", func(c *Config) { c.Network.Edges[0].To = "nowhere" }},
+		{"network.output", func(c *Config) { c.Network.Output = "to_output" }},
+		{"loss: TTFS loss: xi", func(c *Config) { c.Loss.Xi = 0 }},
 	} {
 		cfg := DefaultYinYang()
 		tc.edit(&cfg)
@@ -109,13 +129,9 @@ func TestEventPropLearnsYinYang(t *testing.T) {
 	require.NoError(t, err)
 	trainSet := smallYinYang(t, 600, 42)
 	test := smallYinYang(t, 300, 40)
-	for _, method := range []string{MethodEventProp, MethodEventPropRecurrent} {
+	for _, method := range []string{"yin_yang_eventprop", "yin_yang_eventprop_recurrent"} {
 		t.Run(method, func(t *testing.T) {
-			cfg := DefaultYinYang()
-			cfg.Method = method
-			cfg = EventPropDefaults(cfg)
-			cfg.Hidden = []int{30}
-			cfg.Capacities = []int{30, 3}
+			cfg := shipped(t, method, 30)
 			cfg.Epochs = 6
 			cfg.BatchSize = 25
 			cfg.Seed = 2

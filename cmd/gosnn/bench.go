@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -159,7 +158,7 @@ func parseBenchArgs(args []string, stdout io.Writer) (benchArgs, []benchRun, err
 	var a benchArgs
 	fs := flag.NewFlagSet("gosnn bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported once, by main
-	methods := fs.String("methods", strings.Join(train.Methods, ","), "training methods to time, comma separated")
+	methods := fs.String("methods", strings.Join(methodNames(), ","), "training methods to time, comma separated")
 	backendList := fs.String("backends", defaultBenchBackends(),
 		"backends, comma separated, e.g. go,xla:cpu (xla:cpu is in the default when $"+graph.PluginPathEnvVar+" holds the CPU plugin)")
 	fs.IntVar(&a.Epochs, "epochs", 3, "training epochs per run (the first includes compilation and is reported apart)")
@@ -192,8 +191,8 @@ func parseBenchArgs(args []string, stdout io.Writer) (benchArgs, []benchRun, err
 		return a, nil, err
 	}
 	for _, m := range a.Methods {
-		if !slices.Contains(train.Methods, m) {
-			return a, nil, usagef("bench: --methods: unknown method %q (methods: %s)", m, strings.Join(train.Methods, ", "))
+		if !slices.Contains(methodNames(), m) {
+			return a, nil, usagef("bench: --methods: unknown method %q (methods: %s)", m, strings.Join(methodNames(), ", "))
 		}
 	}
 	if a.Backends, err = splitList("--backends", *backendList); err != nil {
@@ -221,11 +220,17 @@ func parseBenchArgs(args []string, stdout io.Writer) (benchArgs, []benchRun, err
 		return a, nil, usagef("bench: --devices (%d) must divide --batch-size (%d) and the evaluation batch size (%d)",
 			a.Devices, a.BatchSize, base.EvalBatchSize)
 	}
-	base.Epochs, base.BatchSize, base.Seed, base.Devices = a.Epochs, a.BatchSize, a.Seed, a.Devices
 	var runs []benchRun
 	for _, b := range a.Backends {
 		for _, m := range a.Methods {
-			cfg, err := yinYangConfig(base, methodSettings{Method: m, Hidden: a.Hidden, Reset: math.NaN()})
+			cfg, err := methodConfig(m)
+			if err == nil {
+				cfg.Epochs, cfg.BatchSize, cfg.Seed, cfg.Devices, cfg.Backend = a.Epochs, a.BatchSize, a.Seed, a.Devices, b
+				err = setHidden(&cfg, a.Hidden, true)
+			}
+			if err == nil {
+				err = cfg.Validate()
+			}
 			if err != nil {
 				return a, nil, usagef("bench: method %s: %w", m, err)
 			}

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,23 +31,28 @@ func TestTrainBadInput(t *testing.T) {
 		want  string
 		usage bool
 	}{
-		{"unknown task", []string{"train", "mnist", "--out", out}, `unknown task "mnist"`, true},
-		{"no task", []string{"train", "--out", out}, "no task given", true},
-		{"zero epochs", []string{"train", "yinyang", "--epochs", "0", "--out", out}, "epochs must be >= 1", true},
-		{"negative epochs", []string{"train", "yinyang", "--epochs=-3", "--out", out}, "epochs must be >= 1", true},
+		{"unknown task", []string{"train", "mnist", "--out", out}, `"mnist" is neither a config file nor a task`, true},
+		{"no task", []string{"train", "--out", out}, "no config given", true},
+		{"zero epochs", []string{"train", "yinyang", "--epochs", "0", "--out", out}, "epochs: must be >= 1", true},
+		{"negative epochs", []string{"train", "yinyang", "--epochs=-3", "--out", out}, "epochs: must be >= 1", true},
 		{"malformed epochs", []string{"train", "yinyang", "--epochs", "ten", "--out", out}, `invalid value "ten" for flag -epochs`, true},
 		{"malformed lr", []string{"train", "yinyang", "--lr", "fast", "--out", out}, `invalid value "fast" for flag -lr`, true},
 		{"unknown flag", []string{"train", "yinyang", "--epoch", "3", "--out", out}, "flag provided but not defined: -epoch", true},
-		{"bad dtype", []string{"train", "yinyang", "--dtype", "float16", "--out", out}, "dtype must be float32 or float64", true},
+		{"bad dtype", []string{"train", "yinyang", "--dtype", "float16", "--out", out}, "dtype: must be float32 or float64", true},
 		{"unknown backend", []string{"train", "yinyang", "--backend", "tpu", "--out", out}, `unknown backend "tpu"`, true},
 		{"unwritable out", []string{"train", "yinyang", "--epochs", "1", "--out", filepath.Join(file, "sub")}, "results folder", false},
 		{"unknown command", []string{"fly"}, `unknown command "fly"`, true},
-		{"unknown method", []string{"train", "yinyang", "--method", "bptt", "--out", out}, `method must be one of [ttfs eventprop eventprop-recurrent], got "bptt"`, true},
-		{"malformed capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120,x", "--out", out}, `--capacity: "120,x" is not a list of integers`, true},
-		{"zero capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "0,3", "--out", out}, "capacities[0] must be >= 1, got 0", true},
-		{"capacity count", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120", "--out", out}, "capacities needs 2 entries", true},
-		{"devices not dividing the batch", []string{"train", "yinyang", "--devices", "4", "--out", out}, "batch_size (150) and eval_batch_size (200) must be multiples of devices (4)", true},
+		{"unknown method", []string{"train", "yinyang", "--method", "bptt", "--out", out}, `--method: unknown method "bptt" (methods: ttfs, eventprop, eventprop-recurrent)`, true},
+		{"malformed capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120,x", "--out", out}, `--capacity: want "hidden,output", two integers, got "120,x"`, true},
+		{"zero capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "0,3", "--out", out}, "network.nodes[3] (hidden).capacity: must be >= 1, got 0", true},
+		{"capacity count", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120", "--out", out}, `--capacity: want "hidden,output", two integers, got "120"`, true},
+		{"devices not dividing the batch", []string{"train", "yinyang", "--devices", "4", "--out", out}, "devices: batch_size (150) and eval_batch_size (200) must be multiples of devices (4)", true},
 		{"devices on the pure-Go backend", []string{"train", "yinyang", "--devices", "2", "--backend", "go", "--out", out}, "has 1 device(s), 2 asked for", false},
+		{"capacity of a ttfs network", []string{"train", "yinyang", "--capacity", "3,3", "--out", out}, `population "hidden" is ttfs, capacities are for lif populations`, true},
+		{"reset of a ttfs network", []string{"train", "yinyang", "--reset", "0", "--out", out}, `config "yin_yang" has no lif population`, true},
+		{"missing config file", []string{"train", filepath.Join(tmp, "nope.yaml"), "--out", out}, "nope.yaml: no such file", true},
+		{"batch larger than the training set", []string{"train", "yinyang", "--batch-size", "6000", "--out", out}, "batch_size 6000 is larger than the training set (5000 samples)", true},
+		{"method with a config file", []string{"train", file + ".yaml", "--method", "ttfs", "--out", out}, "--method chooses a shipped config", true},
 		{"reset above threshold", []string{"train", "yinyang", "--method", "eventprop", "--reset", "2", "--out", out}, "threshold (1) must be above reset (2)", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +82,7 @@ func TestTrainWritesResults(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, dirs, 1)
 	dir := filepath.Join(out, dirs[0].Name())
-	for _, name := range []string{"config.json", "summary.json", "metrics.csv", "weights.json"} {
+	for _, name := range []string{"config.yaml", "summary.json", "metrics.csv", "weights.json"} {
 		require.FileExists(t, filepath.Join(dir, name))
 	}
 	entries, err := os.ReadDir(dir)
@@ -149,15 +154,19 @@ func TestBenchPlansTrainConfigs(t *testing.T) {
 	var got []string
 	for _, r := range runs {
 		got = append(got, r.backend+"/"+r.method)
-		want := train.DefaultYinYang()
-		want.Epochs, want.BatchSize, want.Seed = 2, 50, 9
-		want, err := yinYangConfig(want, methodSettings{Method: r.method, Hidden: 8, Reset: math.NaN()})
+		var stdout bytes.Buffer
+		want, err := loadConfig("yinyang", r.method)
 		require.NoError(t, err)
-		require.Equal(t, want, r.cfg)
+		fs := flag.NewFlagSet("train", flag.ContinueOnError)
+		var o overrides
+		o.register(fs)
+		require.NoError(t, fs.Parse([]string{"--epochs", "2", "--batch-size", "50", "--hidden", "8", "--seed", "9", "--backend", r.backend}))
+		require.NoError(t, o.apply(&want))
+		require.Equal(t, want, r.cfg, stdout.String())
 	}
 	require.Equal(t, []string{"go/ttfs", "go/eventprop", "xla:cpu/ttfs", "xla:cpu/eventprop"}, got)
-	require.Equal(t, []int{8, 3}, runs[1].cfg.Capacities, "eventprop's defaults: one spike per neuron")
-	require.Equal(t, -1000.0, runs[1].cfg.Neuron.Reset)
+	require.Equal(t, 8, runs[1].cfg.Network.Node("hidden").Capacity, "eventprop's config: one spike per neuron")
+	require.Equal(t, -1000.0, runs[1].cfg.Network.Node("hidden").Neuron.Reset)
 }
 
 func TestBenchDefaultBackends(t *testing.T) {

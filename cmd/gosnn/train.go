@@ -17,68 +17,237 @@ import (
 	"github.com/gosnn/gosnn/train"
 )
 
-var tasks = []string{"yinyang"}
+// methods maps the --method names of the Yin-Yang task to their shipped
+// configs; the trainer itself knows no method.
+var methods = []struct{ name, config string }{
+	{"ttfs", "yin_yang"},
+	{"eventprop", "yin_yang_eventprop"},
+	{"eventprop-recurrent", "yin_yang_eventprop_recurrent"},
+}
+
+func methodNames() []string {
+	var out []string
+	for _, m := range methods {
+		out = append(out, m.name)
+	}
+	return out
+}
+
+// methodConfig returns the shipped config of a method.
+func methodConfig(method string) (train.Config, error) {
+	for _, m := range methods {
+		if m.name == method {
+			return train.ShippedConfig(m.config)
+		}
+	}
+	return train.Config{}, fmt.Errorf("--method: unknown method %q (methods: %s)", method, strings.Join(methodNames(), ", "))
+}
+
+// overrides are the command-line settings that replace config keys; a
+// flag left unset keeps the config's value.
+type overrides struct {
+	fs                         *flag.FlagSet
+	epochs, batchSize, devices int
+	seed                       int64
+	lr, reset                  float64
+	hidden                     int
+	capacity, dtype, backend   string
+	checkpointEvery            int
+	savePoints                 string
+}
+
+func (o *overrides) register(fs *flag.FlagSet) {
+	o.fs = fs
+	fs.IntVar(&o.epochs, "epochs", 0, "number of training epochs (key epochs)")
+	fs.Int64Var(&o.seed, "seed", 0, "seed of the weight initialisation and the batch order (key seed)")
+	fs.IntVar(&o.batchSize, "batch-size", 0, "training mini-batch size (key batch_size)")
+	fs.Float64Var(&o.lr, "lr", 0, "initial learning rate (key learning_rate)")
+	fs.IntVar(&o.hidden, "hidden", 0, `size of the population named "hidden"`)
+	fs.StringVar(&o.capacity, "capacity", "", `lif populations: spikes kept per sample, "hidden,output" (the populations of those names)`)
+	fs.Float64Var(&o.reset, "reset", math.NaN(), "reset potential of every lif population")
+	fs.StringVar(&o.dtype, "dtype", "", "float32 or float64 (key dtype)")
+	fs.StringVar(&o.backend, "backend", "", `computation backend: "go" (pure Go), "xla:cpu", "xla:cuda" (key backend; default: $GOMLX_BACKEND, else go)`)
+	fs.IntVar(&o.devices, "devices", 0, "data-parallel training: split every batch across this many devices of the xla backend (key devices)")
+	fs.IntVar(&o.checkpointEvery, "checkpoint-every", 0, "rewrite the resume checkpoint every N epochs (key checkpoint_every)")
+	fs.StringVar(&o.savePoints, "savepoints", "", "epochs whose checkpoints are kept, comma separated (key save_points)")
+}
+
+// apply writes the flags that were set into cfg and validates it.
+func (o *overrides) apply(cfg *train.Config) error {
+	var err error
+	o.fs.Visit(func(f *flag.Flag) {
+		if err != nil {
+			return
+		}
+		switch f.Name {
+		case "epochs":
+			cfg.Epochs = o.epochs
+		case "seed":
+			cfg.Seed = o.seed
+		case "batch-size":
+			cfg.BatchSize = o.batchSize
+		case "lr":
+			cfg.LearningRate = o.lr
+		case "dtype":
+			cfg.DType = o.dtype
+		case "backend":
+			cfg.Backend = o.backend
+		case "devices":
+			cfg.Devices = o.devices
+		case "checkpoint-every":
+			cfg.CheckpointEvery = o.checkpointEvery
+		case "savepoints":
+			cfg.SavePoints, err = parseInts(o.savePoints)
+			if err != nil {
+				err = fmt.Errorf("--savepoints: %w", err)
+			}
+		case "hidden":
+			if err = setHidden(cfg, o.hidden, !o.isSet("capacity")); err != nil {
+				err = fmt.Errorf("--hidden: %w", err)
+			}
+		case "capacity":
+			caps, perr := parseInts(o.capacity)
+			if perr != nil || len(caps) != 2 {
+				err = fmt.Errorf("--capacity: want \"hidden,output\", two integers, got %q", o.capacity)
+				return
+			}
+			for i, name := range []string{"hidden", "output"} {
+				n, perr := cfg.Population(name)
+				if perr != nil {
+					err = fmt.Errorf("--capacity: %w", perr)
+					return
+				}
+				if n.Kind != "lif" {
+					err = fmt.Errorf("--capacity: population %q is %s, capacities are for lif populations", name, n.Kind)
+					return
+				}
+				n.Capacity = caps[i]
+			}
+		case "reset":
+			found := false
+			for i := range cfg.Network.Nodes {
+				if n := &cfg.Network.Nodes[i]; n.Kind == "lif" {
+					n.Neuron.Reset = o.reset
+					found = true
+				}
+			}
+			if !found {
+				err = fmt.Errorf("--reset: the network of config %q has no lif population", cfg.Name)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return cfg.Validate()
+}
+
+// setHidden sets the size of the population named "hidden" and, when
+// withCapacity, its capacity to one spike per neuron as in the shipped
+// configs.
+func setHidden(cfg *train.Config, size int, withCapacity bool) error {
+	n, err := cfg.Population("hidden")
+	if err != nil {
+		return err
+	}
+	n.Size = size
+	if n.Capacity > 0 && withCapacity {
+		n.Capacity = size
+	}
+	return nil
+}
+
+func (o *overrides) isSet(name string) bool {
+	set := false
+	o.fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// loadConfig resolves the config argument of train: a YAML file, a
+// shipped config's name, or the task "yinyang" (its --method's config).
+func loadConfig(arg, method string) (train.Config, error) {
+	switch {
+	case arg == "yinyang":
+		if method == "" {
+			method = "ttfs"
+		}
+		return methodConfig(method)
+	case method != "":
+		return train.Config{}, fmt.Errorf("--method chooses a shipped config of the yinyang task; with a config file (%s) leave it out", arg)
+	case strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || strings.ContainsRune(arg, os.PathSeparator):
+		return train.ReadConfig(arg)
+	}
+	cfg, err := train.ShippedConfig(arg)
+	if err != nil {
+		return cfg, fmt.Errorf("%q is neither a config file nor a task: %w", arg, err)
+	}
+	return cfg, nil
+}
 
 func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg := train.DefaultYinYang()
 	fs := flag.NewFlagSet("gosnn train", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported once, by main
-	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "number of training epochs")
-	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the weight initialisation and the batch order")
-	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "training mini-batch size")
-	fs.Float64Var(&cfg.LearningRate, "lr", cfg.LearningRate, "initial Adam learning rate")
-	hidden := fs.Int("hidden", cfg.Hidden[0], "number of hidden neurons")
-	method := fs.String("method", cfg.Method, "training method: "+strings.Join(train.Methods, ", "))
-	capacity := fs.String("capacity", "", `event methods: output spikes kept per sample, "hidden,output" (default: see README)`)
-	reset := fs.Float64("reset", math.NaN(), "reset potential of the LIF neurons (default: the method's)")
-	fs.StringVar(&cfg.DType, "dtype", cfg.DType, "float32 or float64")
+	var o overrides
+	o.register(fs)
+	method := fs.String("method", "", "yinyang task: train the shipped config of this method: "+strings.Join(methodNames(), ", "))
 	out := fs.String("out", "results", "folder that receives the results folder of this run")
-	backendFlag := fs.String("backend", "", `computation backend: "go" (pure Go, the default), "xla:cpu", "xla:cuda" (default: $GOMLX_BACKEND, else go)`)
-	fs.IntVar(&cfg.Devices, "devices", cfg.Devices, "data-parallel training: split every batch across this many devices of the xla backend (0: one device)")
 	quiet := fs.Bool("quiet", false, "print only the final result")
 	help := func() string {
 		var b strings.Builder
-		b.WriteString("usage: gosnn train <task> [flags]\ntasks: " + strings.Join(tasks, ", ") + "\nflags:\n")
+		b.WriteString("usage: gosnn train CONFIG [flags]\n" +
+			"CONFIG: a YAML config file, a shipped config (" + strings.Join(train.ShippedConfigs(), ", ") + "),\n" +
+			"or the task yinyang (= yin_yang, or the config of --method). Flags override the config's keys.\nflags:\n")
 		fs.SetOutput(&b)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 		return b.String()
 	}
-
-	var task string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		task, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	arg, err := parseWithArg(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, help())
 			return nil
 		}
 		return usagef("train: %v", err)
 	}
-	if task == "" && fs.NArg() > 0 {
-		task = fs.Arg(0)
+	if arg == "" {
+		return usagef("train: no config given (a YAML file, a shipped config: %s, or the task yinyang)", strings.Join(train.ShippedConfigs(), ", "))
+	}
+	cfg, err := loadConfig(arg, *method)
+	if err != nil {
+		return usagef("train: %v", err)
+	}
+	if err := o.apply(&cfg); err != nil {
+		return usagef("train: %v", err)
+	}
+	return runTraining(ctx, cfg, *out, *quiet, stdout)
+}
+
+// parseWithArg parses flags around one positional argument (before or
+// after the flags) and returns it.
+func parseWithArg(fs *flag.FlagSet, args []string) (string, error) {
+	var arg string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		arg, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if arg == "" && fs.NArg() > 0 {
+		arg = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return usagef("train: %v", err)
+			return "", err
 		}
 	}
 	if fs.NArg() > 0 {
-		return usagef("train: unexpected argument %q", fs.Arg(0))
+		return "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	switch task {
-	case "":
-		return usagef("train: no task given (tasks: %s)", strings.Join(tasks, ", "))
-	case "yinyang":
-	default:
-		return usagef("train: unknown task %q (tasks: %s)", task, strings.Join(tasks, ", "))
-	}
-	cfg.Task = task
-	cfg, err := yinYangConfig(cfg, methodSettings{Method: *method, Hidden: *hidden, Capacity: *capacity, Reset: *reset})
-	if err != nil {
-		return usagef("train: %w", err)
-	}
+	return arg, nil
+}
 
-	backend, choice, err := graph.NewBackend(*backendFlag)
+// runTraining trains cfg into a new results folder under out.
+func runTraining(ctx context.Context, cfg train.Config, out string, quiet bool, stdout io.Writer) error {
+	backend, choice, err := graph.NewBackend(cfg.Backend)
 	if err != nil {
 		return usagef("train: %v", err)
 	}
@@ -86,26 +255,34 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.BatchSize > trainSet.Size() {
+		return usagef("train: batch_size %d is larger than the training set (%d samples)", cfg.BatchSize, trainSet.Size())
+	}
 	trainer, err := train.NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
 	if err != nil {
 		return err
 	}
 	started := time.Now()
-	dir, err := train.NewRunDir(*out, cfg.Task+"_"+cfg.Method, started)
+	dir, err := train.NewRunDir(out, cfg.Name, started)
 	if err != nil {
 		return err
 	}
-	if err := train.WriteJSON(filepath.Join(dir, "config.json"), runConfig{Config: cfg, Backend: choice.Config}); err != nil {
+	asRun := cfg.Clone()
+	asRun.Backend = choice.Config
+	yml, err := asRun.YAML()
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "gosnn: training %s (%s), %d-%d-%d, %d epochs, seed %d, backend %s (%s)\n",
-		cfg.Task, cfg.Method, trainSet.NumFeatures, cfg.Hidden[0], trainSet.NumClasses, cfg.Epochs, cfg.Seed,
-		choice.Config, choice.Source)
+	if err := train.WriteFileAtomic(filepath.Join(dir, "config.yaml"), yml); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "gosnn: training %s on %s, %s, %d epochs, seed %d, backend %s (%s)\n",
+		cfg.Name, cfg.Data, networkShape(cfg), cfg.Epochs, cfg.Seed, choice.Config, choice.Source)
 	if cfg.Devices > 1 {
 		fmt.Fprintf(stdout, "gosnn: data-parallel over %d of the backend's %d devices\n", cfg.Devices, backend.NumDevices())
 	}
 
-	progress := newProgressPrinter(stdout, *quiet, isTerminal(stdout))
+	progress := newProgressPrinter(stdout, quiet, isTerminal(stdout))
 	var soFar []train.EpochMetrics
 	history, fitErr := trainer.Fit(ctx, trainSet, valSet, 0, train.Hooks{
 		OnBatch: progress.batch,
@@ -119,7 +296,7 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 	progress.done()
 	summary := train.Summary{
-		Task: cfg.Task, Method: cfg.Method, Status: "finished", Seed: cfg.Seed, Backend: choice.Config,
+		Name: cfg.Name, Data: cfg.Data, Status: "finished", Seed: cfg.Seed, Backend: choice.Config,
 		Epochs: len(history), StartedAt: started, Versions: train.CurrentVersions(), History: history,
 	}
 	if fitErr != nil {
@@ -160,44 +337,15 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// methodSettings are the command-line settings whose defaults depend on
-// the training method.
-type methodSettings struct {
-	Method   string
-	Hidden   int     // neurons of the one hidden layer
-	Capacity string  // "hidden,output" spikes kept per sample; "" for the method's default
-	Reset    float64 // reset potential; NaN for the method's default
-}
-
-// yinYangConfig applies a method and its settings to base (the Yin-Yang
-// defaults with the method-independent flags already set) and validates the
-// result. It is the one place where the command line turns into a Config:
-// "gosnn train" and "gosnn bench" both use it, so that a benchmark row is
-// exactly the run "gosnn train yinyang --method M" would do.
-func yinYangConfig(base train.Config, s methodSettings) (train.Config, error) {
-	cfg := base
-	if s.Hidden < 1 {
-		return cfg, fmt.Errorf("--hidden must be >= 1, got %d", s.Hidden)
-	}
-	cfg.Hidden = []int{s.Hidden}
-	cfg.Method = s.Method
-	if cfg.Method != train.MethodTTFS {
-		cfg = train.EventPropDefaults(cfg)
-	}
-	if s.Capacity != "" {
-		caps, err := parseInts(s.Capacity)
-		if err != nil {
-			return cfg, fmt.Errorf("--capacity: %w", err)
+// networkShape writes the network's populations as "4-120-3".
+func networkShape(cfg train.Config) string {
+	parts := []string{}
+	for _, n := range cfg.Network.Nodes {
+		if n.Kind == "input" || n.Size > 0 && n.Kind != "bias" && n.Kind != "linear" {
+			parts = append(parts, strconv.Itoa(n.Size))
 		}
-		cfg.Capacities = caps
 	}
-	if !math.IsNaN(s.Reset) {
-		cfg.Neuron.Reset = s.Reset
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+	return strings.Join(parts, "-")
 }
 
 // parseInts reads a comma-separated list of integers.
@@ -211,12 +359,6 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// runConfig is config.json: the configuration plus the backend it ran on.
-type runConfig struct {
-	train.Config
-	Backend string `json:"backend"`
 }
 
 func isTerminal(w io.Writer) bool {
