@@ -33,7 +33,7 @@ func ParseConfig(data []byte, source string) (Config, error) {
 	var cfg Config
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return cfg, fmt.Errorf("%s: %s", source, yamlMessage(err))
+		return cfg, yamlError(source, nil, err)
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
 		return cfg, fmt.Errorf("%s: the config is empty", source)
@@ -44,7 +44,7 @@ func ParseConfig(data []byte, source string) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("%s: %s", source, yamlMessage(err))
+		return cfg, yamlError(source, root.Content[0], err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -68,9 +68,10 @@ func ParseConfig(data []byte, source string) (Config, error) {
 // yamlLine matches yaml.v3's "line N: " prefixes.
 var yamlLine = regexp.MustCompile(`^(yaml: )?(unmarshal errors:\s*)?line (\d+): `)
 
-// yamlMessage rewrites yaml.v3's errors as "LINE: message" lines, naming
-// unknown keys as such.
-func yamlMessage(err error) string {
+// yamlError rewrites yaml.v3's errors as "source:LINE: key: message"
+// lines, naming unknown keys as such and the key of a value of the wrong
+// type (found in root, when given).
+func yamlError(source string, root *yaml.Node, err error) error {
 	var te *yaml.TypeError
 	msgs := []string{err.Error()}
 	if errors.As(err, &te) {
@@ -78,18 +79,56 @@ func yamlMessage(err error) string {
 	}
 	for i, m := range msgs {
 		m = strings.TrimSpace(m)
+		line := 0
 		if g := yamlLine.FindStringSubmatch(m); g != nil {
-			m = g[3] + ": " + m[len(g[0]):]
+			line, _ = strconv.Atoi(g[3])
+			m = m[len(g[0]):]
 		} else {
 			m = strings.TrimPrefix(m, "yaml: ")
 		}
 		if k := strings.Index(m, "field "); k >= 0 && strings.Contains(m, " not found in type ") {
 			key := strings.SplitN(m[k+len("field "):], " ", 2)[0]
 			m = m[:k] + "unknown key " + strconv.Quote(key) + " (not a config field here)"
+		} else if root != nil && line > 0 {
+			if key := keyAtLine(root, line, ""); key != "" {
+				m = key + ": " + m
+			}
 		}
-		msgs[i] = m
+		if line > 0 {
+			msgs[i] = fmt.Sprintf("%s:%d: %s", source, line, m)
+		} else {
+			msgs[i] = fmt.Sprintf("%s: %s", source, m)
+		}
 	}
-	return strings.Join(msgs, "; ")
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// keyAtLine returns the path of the innermost key whose value starts on
+// line, or "".
+func keyAtLine(node *yaml.Node, line int, path string) string {
+	switch node.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + p
+			}
+			if inner := keyAtLine(v, line, p); inner != "" {
+				return inner
+			}
+			if v.Line == line && v.Kind == yaml.ScalarNode {
+				return p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, v := range node.Content {
+			if inner := keyAtLine(v, line, fmt.Sprintf("%s[%d]", path, i)); inner != "" {
+				return inner
+			}
+		}
+	}
+	return ""
 }
 
 // lineOf finds the line of a field path such as

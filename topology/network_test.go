@@ -1,0 +1,101 @@
+package topology
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosnn/gosnn/snn"
+)
+
+// yinYang is the two-layer Yin-Yang network with lif populations.
+func yinYang() *Builder {
+	n := snn.FastAndDeepLIF()
+	return New().
+		Input("input", 4, snn.Latency{Early: 0.15, Late: 2}).
+		Bias("bias", 0.9).
+		LIF("hidden", 10, 10, n).WithMaxMissing(0.3).
+		Projection("to_hidden", 1.5, 0.8, "hidden", "input", "bias").
+		LIF("output", 3, 3, n).
+		Projection("to_output", 0.5, 0.8, "output", "hidden", "bias").
+		Output("output")
+}
+
+func TestLayers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		build func() *Builder
+		want  []Layer
+	}{
+		{"feed-forward", yinYang, []Layer{{Populations: []string{"hidden"}}, {Populations: []string{"output"}}}},
+		{"declared group", func() *Builder { return yinYang().Group("hidden", "output") },
+			[]Layer{{Populations: []string{"hidden", "output"}}}},
+		{"self loop", func() *Builder {
+			return yinYang().Projection("hidden_rec", 0, 0.1, "hidden", "hidden")
+		}, []Layer{{Populations: []string{"hidden"}, SelfLoop: true}, {Populations: []string{"output"}}}},
+		{"cycle between populations", func() *Builder {
+			return yinYang().Projection("feedback", 0, 0.1, "hidden", "output")
+		}, []Layer{{Populations: []string{"hidden", "output"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			net, err := tc.build().Done()
+			require.NoError(t, err)
+			layers, err := net.Layers()
+			require.NoError(t, err)
+			require.Equal(t, tc.want, layers)
+		})
+	}
+}
+
+// TestLayersOrder puts the output population before the hidden one in the
+// node list: layers still come in dependency order.
+func TestLayersOrder(t *testing.T) {
+	n := snn.FastAndDeepLIF()
+	net, err := New().
+		Input("input", 2, snn.Latency{Early: 0, Late: 1}).
+		TTFS("out", 3, n).
+		Projection("p2", 0.5, 0.1, "out", "mid").
+		TTFS("mid", 5, n).
+		Projection("p1", 1, 0.1, "mid", "input").
+		Output("out").Done()
+	require.NoError(t, err)
+	layers, err := net.Layers()
+	require.NoError(t, err)
+	require.Equal(t, []Layer{{Populations: []string{"mid"}}, {Populations: []string{"out"}}}, layers)
+}
+
+func TestValidateNamesNodeAndField(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Network)
+		want string
+	}{
+		{"negative size", func(n *Network) { n.Node("hidden").Size = -1 }, "nodes[2] (hidden).size: must be >= 1, got -1"},
+		{"unknown kind", func(n *Network) { n.Node("hidden").Kind = "conv9d" }, `nodes[2] (hidden).kind: unknown node kind "conv9d"`},
+		{"edge to a missing node", func(n *Network) { n.Edges[0].To = "ghost" }, `edges[0]: edge [input, ghost]: no node named "ghost"`},
+		{"duplicate name", func(n *Network) { n.Node("output").Name = "hidden" }, `nodes[4].name: node "hidden" is already defined by nodes[2]`},
+		{"missing output", func(n *Network) { n.Output = "" }, "output: names the read-out population; missing"},
+		{"output not a population", func(n *Network) { n.Output = "bias" }, `output: must name a population, "bias" is a bias node`},
+		{"population fed directly", func(n *Network) { n.Edges = append(n.Edges, Edge{"input", "output"}) }, "a population receives edges only from projections"},
+		{"field of another kind", func(n *Network) { n.Node("bias").Capacity = 3 }, "nodes[1] (bias).capacity: not used by a bias node"},
+		{"zero capacity", func(n *Network) { n.Node("output").Capacity = 0 }, "nodes[4] (output).capacity: must be >= 1, got 0"},
+		{"bad neuron", func(n *Network) { p := *n.Node("hidden").Neuron; p.TauSyn = -1; n.Node("hidden").Neuron = &p }, "nodes[2] (hidden).neuron: LIF parameters: tau_syn must be a positive finite number"},
+		{"projection without target", func(n *Network) { n.Edges = n.Edges[:len(n.Edges)-1] }, `projection "to_output" must lead to exactly one population, has 0 targets`},
+		{"group of a ttfs population", func(n *Network) { n.Node("hidden").Kind = KindTTFS; n.Node("hidden").Capacity = 0; n.Groups = [][]string{{"hidden", "output"}} }, `groups[0][0]: a recurrent group holds lif populations, "hidden" is a ttfs node`},
+		{"recurrent ttfs", func(n *Network) {
+			n.Node("hidden").Kind = KindTTFS
+			n.Node("hidden").Capacity = 0
+			n.Nodes = append(n.Nodes, Node{Name: "rec", Kind: KindLinear, Init: &Init{0, 1}})
+			n.Edges = append(n.Edges, Edge{"hidden", "rec"}, Edge{"rec", "hidden"})
+		}, "nodes[2] (hidden): is part of a recurrent loop; only lif populations can be recurrent, not ttfs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			net, err := yinYang().Done()
+			require.NoError(t, err)
+			tc.edit(&net)
+			err = net.Validate("")
+			require.Error(t, err)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
