@@ -100,7 +100,11 @@ func NewRunDir(root, name string, now time.Time) (string, error) {
 // WriteFileAtomic writes data to a temporary file in path's folder, syncs
 // it and renames it over path: readers see the old file or the new one,
 // never a half-written one.
-func WriteFileAtomic(path string, data []byte) error {
+func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data, nil) }
+
+// writeFileAtomic is WriteFileAtomic with a hook called between the
+// temporary file's sync and the rename (the crash tests stop there).
+func writeFileAtomic(path string, data []byte, beforeRename func()) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -116,6 +120,13 @@ func WriteFileAtomic(path string, data []byte) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	// Results are for other people too (CreateTemp makes the file 0600).
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if beforeRename != nil {
+		beforeRename()
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -146,7 +157,7 @@ func WriteMetricsCSV(path string, history []EpochMetrics) error {
 	if err := w.Error(); err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, buf)
+	return writeFileAtomic(path, buf, func() { crashPoint("metrics", len(history)) })
 }
 
 type csvBuffer []byte

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -393,7 +394,11 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 			}
 			loss := scalarValue(outs[0])
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return history, fmt.Errorf("epoch %d batch %d: training loss is %g: stopping before the weights are corrupted (lower learning_rate?)", epoch+1, b+1, loss)
+				where := "the weights are still finite"
+				if err := t.checkWeights(); err != nil {
+					where = err.Error()
+				}
+				return history, fmt.Errorf("epoch %d batch %d: training loss is %g (%s): stopped; the last checkpoint holds the last good weights (lower learning_rate?)", epoch+1, b+1, loss, where)
 			}
 			lossSum += loss * float64(bt.n)
 			correct += scalarValue(outs[1])
@@ -403,6 +408,9 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 			}
 			overflow += int(scalarValue(outs[3]))
 			seen += bt.n
+			if b == numBatches/2 {
+				crashPoint("mid-epoch", epoch+1)
+			}
 			if hooks.OnBatch != nil {
 				spe := 0.0
 				if epoch > start {
@@ -480,7 +488,7 @@ func (t *Trainer) checkWeights() error {
 			}
 		}
 		if bad {
-			return fmt.Errorf("variable %s holds NaN or Inf", v.ScopeAndName())
+			return fmt.Errorf("variable %s (node %s) holds NaN or Inf", v.ScopeAndName(), strings.Trim(v.Scope(), "/"))
 		}
 	}
 	return nil

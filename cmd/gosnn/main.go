@@ -1,6 +1,8 @@
 // Command gosnn trains spiking neural networks.
 //
-//	gosnn train yinyang [flags]   train on the Yin-Yang data set
+//	gosnn train CONFIG [flags]    train (a YAML config, a shipped config, or yinyang)
+//	gosnn continue RUN_DIR [EPOCH] resume a run from a checkpoint
+//	gosnn inference RUN_DIR [EPOCH] accuracy of a saved network
 //	gosnn bench [flags]           time every method on every backend (Yin-Yang)
 //	gosnn backends                list the compiled-in backends
 //	gosnn version                 print the versions
@@ -47,7 +49,12 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 const usage = `usage: gosnn <command> [arguments]
 
 commands:
-  train <task> [flags]   train a network; tasks: yinyang
+  train CONFIG [flags]   train a network: a YAML config, a shipped config
+                         (yin_yang, ...) or the task yinyang; see train -h
+  continue RUN_DIR [EPOCH]
+                         resume a run from its newest checkpoint (or EPOCH's)
+  inference RUN_DIR [EPOCH] [--split test|val|train]
+                         accuracy and loss of a saved network
   bench [flags]          time each method on each backend (Yin-Yang): seconds
                          per epoch, compile time, test accuracy; see bench -h
   backends               list the compiled-in computation backends
@@ -62,6 +69,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return trainCommand(ctx, args[1:], stdout)
 	case "bench":
 		return benchCommand(ctx, args[1:], stdout)
+	case "continue":
+		return continueCommand(ctx, args[1:], stdout)
+	case "inference":
+		return inferenceCommand(ctx, args[1:], stdout)
 	case "backends":
 		fmt.Fprintln(stdout, strings.Join(graph.AvailableBackends(), "\n"))
 		return nil

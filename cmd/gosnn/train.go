@@ -251,19 +251,19 @@ func runTraining(ctx context.Context, cfg train.Config, out string, quiet bool, 
 	if err != nil {
 		return usagef("train: %v", err)
 	}
-	trainSet, valSet, testSet, err := train.YinYangSplits()
+	trainSet, _, _, err := train.Splits(cfg)
 	if err != nil {
 		return err
 	}
 	if cfg.BatchSize > trainSet.Size() {
 		return usagef("train: batch_size %d is larger than the training set (%d samples)", cfg.BatchSize, trainSet.Size())
 	}
-	trainer, err := train.NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
-	if err != nil {
+	// Build the network once before making the folder: a config whose
+	// network does not fit the data leaves nothing behind.
+	if _, err := train.NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses); err != nil {
 		return err
 	}
-	started := time.Now()
-	dir, err := train.NewRunDir(out, cfg.Name, started)
+	dir, err := train.NewRunDir(out, cfg.Name, time.Now())
 	if err != nil {
 		return err
 	}
@@ -281,59 +281,25 @@ func runTraining(ctx context.Context, cfg train.Config, out string, quiet bool, 
 	if cfg.Devices > 1 {
 		fmt.Fprintf(stdout, "gosnn: data-parallel over %d of the backend's %d devices\n", cfg.Devices, backend.NumDevices())
 	}
+	return execute(ctx, &train.Run{Dir: dir, Config: cfg, Backend: backend, BackendName: choice.Config}, quiet, stdout)
+}
 
+// execute runs a training run with progress on stdout and prints its result.
+func execute(ctx context.Context, run *train.Run, quiet bool, stdout io.Writer) error {
 	progress := newProgressPrinter(stdout, quiet, isTerminal(stdout))
-	var soFar []train.EpochMetrics
-	history, fitErr := trainer.Fit(ctx, trainSet, valSet, 0, train.Hooks{
+	run.Hooks = train.Hooks{
 		OnBatch: progress.batch,
-		OnEpoch: func(m train.EpochMetrics) {
-			progress.epoch(m, cfg.Epochs)
-			// Keep the metrics on disk as the run goes: an interrupted run
-			// still leaves its history.
-			soFar = append(soFar, m)
-			_ = train.WriteMetricsCSV(filepath.Join(dir, "metrics.csv"), soFar)
-		},
-	})
+		OnEpoch: func(m train.EpochMetrics) { progress.epoch(m, run.Config.Epochs) },
+	}
+	summary, err := run.Execute(ctx)
 	progress.done()
-	summary := train.Summary{
-		Name: cfg.Name, Data: cfg.Data, Status: "finished", Seed: cfg.Seed, Backend: choice.Config,
-		Epochs: len(history), StartedAt: started, Versions: train.CurrentVersions(), History: history,
-	}
-	if fitErr != nil {
-		summary.Status = "interrupted: " + fitErr.Error()
-	} else {
-		if summary.TestLoss, summary.TestAccuracy, err = trainer.Evaluate(testSet); err != nil {
-			return fmt.Errorf("test set: %w", err)
-		}
-		if summary.TrainLoss, summary.TrainAccuracy, err = trainer.Evaluate(trainSet); err != nil {
-			return fmt.Errorf("training set: %w", err)
-		}
-		if summary.ValLoss, summary.ValAccuracy, err = trainer.Evaluate(valSet); err != nil {
-			return fmt.Errorf("validation set: %w", err)
-		}
-		if err := train.SaveWeights(trainer.Context(), filepath.Join(dir, "weights.json")); err != nil {
-			return err
-		}
-	}
-	summary.CompileSeconds = trainer.CompileSeconds()
-	summary.FinishedAt = time.Now()
-	summary.TotalSeconds = summary.FinishedAt.Sub(started).Seconds()
-	for _, m := range history {
-		summary.SecondsPerEpoch += m.Seconds / float64(len(history))
-	}
-	if err := train.WriteMetricsCSV(filepath.Join(dir, "metrics.csv"), history); err != nil {
-		return err
-	}
-	if err := train.WriteJSON(filepath.Join(dir, "summary.json"), summary); err != nil {
-		return err
-	}
-	if fitErr != nil {
-		return fmt.Errorf("%w (results so far in %s)", fitErr, dir)
+	if err != nil {
+		return fmt.Errorf("%w (results so far in %s; gosnn continue %s resumes it)", err, run.Dir, run.Dir)
 	}
 	fmt.Fprintf(stdout, "test accuracy: %.2f%%  (validation %.2f%%, train %.2f%%; %.2f s/epoch, %.1f s compiling, %.0f s in all)\n",
 		100*summary.TestAccuracy, 100*summary.ValAccuracy, 100*summary.TrainAccuracy,
 		summary.SecondsPerEpoch, summary.CompileSeconds, summary.TotalSeconds)
-	fmt.Fprintf(stdout, "results: %s\n", dir)
+	fmt.Fprintf(stdout, "results: %s\n", run.Dir)
 	return nil
 }
 
