@@ -144,6 +144,14 @@ func pruneCheckpoints(runDir string, newest int, keep []int) error {
 	if err != nil {
 		return err
 	}
+	// Temporary folders of saves that a killed process left behind.
+	leftovers, _ := filepath.Glob(filepath.Join(runDir, CheckpointsDir, ".tmp-epoch-*"))
+	olds, _ := filepath.Glob(filepath.Join(runDir, CheckpointsDir, "epoch-*.old"))
+	for _, dir := range append(leftovers, olds...) {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("removing the leftover %s: %w", dir, err)
+		}
+	}
 	for _, e := range epochs {
 		if e != newest && !slices.Contains(keep, e) {
 			if err := os.RemoveAll(CheckpointDir(runDir, e)); err != nil {

@@ -69,6 +69,11 @@ func (r *Run) Execute(ctx context.Context) (Summary, error) {
 		}
 		start = r.From.Manifest.Epoch
 		history = slices.Clone(r.From.Manifest.History)
+		// Temporary files of a killed process's atomic writes.
+		leftovers, _ := filepath.Glob(filepath.Join(r.Dir, ".*.tmp-*"))
+		for _, f := range leftovers {
+			_ = os.Remove(f)
+		}
 		// metrics.csv may be ahead of the checkpoint (killed in between):
 		// the checkpoint's history is the truth.
 		if err := WriteMetricsCSV(filepath.Join(r.Dir, "metrics.csv"), history); err != nil {
