@@ -9,8 +9,11 @@ import "github.com/gosnn/gosnn/snn"
 //	net, err := topology.New().
 //		Input("input", 4, snn.Latency{Early: 0.15, Late: 2}).
 //		Bias("bias", 0.9).
-//		TTFS("hidden", 120, snn.FastAndDeepLIF()).
+//		TTFS("hidden", 120, snn.FastAndDeepLIF()).WithMaxMissing(0.3).
 //		Projection("to_hidden", 1.5, 0.8, "hidden", "input", "bias").
+//		TTFS("output", 3, snn.FastAndDeepLIF()).
+//		Projection("to_output", 0.5, 0.8, "output", "hidden", "bias").
+//		Output("output").
 //		Done()
 type Builder struct {
 	net Network

@@ -266,6 +266,9 @@ func (n *Network) Validate(prefix string) error {
 		default:
 			at(p+".kind", "unknown node kind %q; one of %s", node.Kind, strings.Join(NodeKinds, ", "))
 		}
+		if !slices.Contains(NodeKinds, node.Kind) {
+			continue // which fields apply is unknown
+		}
 		if !isPop {
 			unused("neuron", node.Neuron != nil)
 			unused("capacity", node.Capacity != 0)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -145,6 +146,33 @@ func TestEventPropLearnsYinYang(t *testing.T) {
 			require.NoError(t, err)
 			t.Logf("%s: test accuracy after %d epochs: %.3f", method, cfg.Epochs, acc)
 			require.Greater(t, acc, 0.6)
+		})
+	}
+}
+
+// TestShippedConfigsTrain trains every shipped config, unchanged, for 2
+// epochs on a small generated Yin-Yang set.
+func TestShippedConfigsTrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains every shipped config")
+	}
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	trainSet := smallYinYang(t, 300, 42)
+	val := smallYinYang(t, 200, 41)
+	for _, name := range ShippedConfigs() {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := ShippedConfig(name)
+			require.NoError(t, err)
+			cfg.Epochs = 2
+			trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+			require.NoError(t, err)
+			history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
+			require.NoError(t, err)
+			require.Len(t, history, 2)
+			for _, m := range history {
+				require.False(t, math.IsNaN(m.TrainLoss) || math.IsNaN(m.ValLoss))
+			}
 		})
 	}
 }

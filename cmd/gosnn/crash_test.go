@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +156,81 @@ func TestSameRunTwiceIsBitIdentical(t *testing.T) {
 	}
 	require.Equal(t, weights[0], weights[1])
 	require.Equal(t, metrics[0], metrics[1])
+}
+
+// TestConfigFileEqualsTask trains configs/yin_yang.yaml and the task
+// yinyang: the same run.
+func TestConfigFileEqualsTask(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two short runs")
+	}
+	var got []map[string]any
+	for _, arg := range []string{"../../configs/yin_yang.yaml", "yinyang"} {
+		out := t.TempDir()
+		require.NoError(t, run(context.Background(), []string{"train", arg, "--seed", "1", "--epochs", "1", "--hidden", "10", "--out", out, "--quiet"}, &bytes.Buffer{}))
+		got = append(got, summaryNumbers(t, onlyRun(t, out)))
+	}
+	require.Equal(t, got[0], got[1])
+}
+
+// TestInferencePrintsRecordedAccuracy evaluates a finished run's final
+// checkpoint: exactly the test accuracy of its summary.json.
+func TestInferencePrintsRecordedAccuracy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a short run")
+	}
+	out := t.TempDir()
+	require.NoError(t, run(context.Background(), append(crashArgs, "--epochs", "2", "--savepoints", "1", "--out", out), &bytes.Buffer{}))
+	dir := onlyRun(t, out)
+	summary := summaryNumbers(t, dir)
+	var stdout bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"inference", dir}, &stdout))
+	want := strconv.FormatFloat(summary["test_accuracy"].(float64), 'g', -1, 64)
+	require.Contains(t, stdout.String(), "\ntest_accuracy "+want+"\n")
+	stdout.Reset()
+	require.NoError(t, run(context.Background(), []string{"inference", dir, "1", "--split", "val"}, &stdout))
+	require.Contains(t, stdout.String(), "epoch 1")
+}
+
+// TestRunFolderBadInput: continue and inference name the folder or epoch
+// at fault, with a non-zero exit and nothing written.
+func TestRunFolderBadInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a short run")
+	}
+	out := t.TempDir()
+	require.NoError(t, run(context.Background(), append(crashArgs, "--epochs", "2", "--checkpoint-every", "5", "--out", out), &bytes.Buffer{}))
+	dir := onlyRun(t, out)
+	missing := filepath.Join(out, "no-such-run")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"inference", missing}, missing + " is not a results folder (no such folder)"},
+		{[]string{"continue", missing}, missing + " is not a results folder (no such folder)"},
+		{[]string{"inference", dir, "1"}, dir + " has no save point at epoch 1 (checkpoints: 2)"},
+		{[]string{"continue", dir, "7"}, dir + " has no save point at epoch 7 (checkpoints: 2)"},
+		{[]string{"inference", dir, "two"}, `EPOCH must be a positive integer, got "two"`},
+		{[]string{"inference", dir, "--split", "dev"}, `--split must be test, val or train, got "dev"`},
+		{[]string{"inference"}, "no results folder given"},
+		{[]string{"inference", out}, "is not a results folder of gosnn train"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			before := listTree(t, out)
+			err := run(context.Background(), tc.args, &bytes.Buffer{})
+			require.Error(t, err)
+			require.ErrorContains(t, err, tc.want)
+			require.Equal(t, before, listTree(t, out), "nothing may be written")
+		})
+	}
+}
+
+// listTree lists every path under root.
+func listTree(t *testing.T, root string) []string {
+	var paths []string
+	require.NoError(t, filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
+		paths = append(paths, p)
+		return err
+	}))
+	return paths
 }

@@ -87,7 +87,7 @@ func TestTrainWritesResults(t *testing.T) {
 	}
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	require.Len(t, entries, 4, "no temporary files may be left")
+	require.Len(t, entries, 5, "config, summary, metrics, weights, checkpoints; no temporary files may be left")
 	var summary map[string]any
 	data, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	require.NoError(t, err)
@@ -276,4 +276,38 @@ func readBenchJSON(t *testing.T, out string) map[string]any {
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(data, &doc))
 	return doc
+}
+
+// TestTrainBadConfigFile: each broken config file gives one line naming the
+// file, the line and the key or node, exit status 2, and no results folder.
+func TestTrainBadConfigFile(t *testing.T) {
+	good, err := os.ReadFile("../../configs/yin_yang.yaml")
+	require.NoError(t, err)
+	tmp := t.TempDir()
+	out := filepath.Join(tmp, "results")
+	for _, tc := range []struct {
+		name, old, new, want string
+	}{
+		{"syntax error", "lr_gamma: 0.95", "lr_gamma: [0.95", "bad.yaml:15: did not find expected ',' or ']'"},
+		{"unknown key", "epochs: 300", "epochs: 300\nepohcs: 3", `bad.yaml:11: unknown key "epohcs"`},
+		{"negative layer size", "size: 120", "size: -120", "bad.yaml:30: network.nodes[3] (hidden).size: must be >= 1, got -120"},
+		{"unknown node kind", "kind: bias", "kind: biases", `bad.yaml:26: network.nodes[1] (bias).kind: unknown node kind "biases"`},
+		{"edge to a missing node", "- [hidden, to_output]", "- [hidden, to_out]", `network.edges[3]: edge [hidden, to_out]: no node named "to_out"`},
+		{"wrong type", "epochs: 300", "epochs: many", "bad.yaml:10: epochs: cannot unmarshal !!str `many` into int"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(string(good), tc.old, tc.new, 1)
+			require.NotEqual(t, string(good), text)
+			path := filepath.Join(tmp, "bad.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+			err := run(context.Background(), []string{"train", path, "--out", out}, io.Discard)
+			require.Error(t, err)
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "\n", "one line")
+			var u usageError
+			require.True(t, errors.As(err, &u), "exit status 2")
+			_, statErr := os.Stat(out)
+			require.True(t, os.IsNotExist(statErr), "nothing may be written for bad input")
+		})
+	}
 }
