@@ -81,7 +81,11 @@ func TestValidateNamesNodeAndField(t *testing.T) {
 		{"zero capacity", func(n *Network) { n.Node("output").Capacity = 0 }, "nodes[4] (output).capacity: must be >= 1, got 0"},
 		{"bad neuron", func(n *Network) { p := *n.Node("hidden").Neuron; p.TauSyn = -1; n.Node("hidden").Neuron = &p }, "nodes[2] (hidden).neuron: LIF parameters: tau_syn must be a positive finite number"},
 		{"projection without target", func(n *Network) { n.Edges = n.Edges[:len(n.Edges)-1] }, `projection "to_output" must lead to exactly one population, has 0 targets`},
-		{"group of a ttfs population", func(n *Network) { n.Node("hidden").Kind = KindTTFS; n.Node("hidden").Capacity = 0; n.Groups = [][]string{{"hidden", "output"}} }, `groups[0][0]: a recurrent group holds lif populations, "hidden" is a ttfs node`},
+		{"group of a ttfs population", func(n *Network) {
+			n.Node("hidden").Kind = KindTTFS
+			n.Node("hidden").Capacity = 0
+			n.Groups = [][]string{{"hidden", "output"}}
+		}, `groups[0][0]: a recurrent group holds lif populations, "hidden" is a ttfs node`},
 		{"recurrent ttfs", func(n *Network) {
 			n.Node("hidden").Kind = KindTTFS
 			n.Node("hidden").Capacity = 0
