@@ -143,7 +143,7 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
 		bumped := t.bumpWeights(ctx, net, mask)
 		correct := snn.CountCorrect(snn.PredictFirstSpike(out), labels, mask, t.dtype)
-		return []*Node{loss, correct, bumped, net.Overflow}
+		return []*Node{loss, correct, bumped, net.Overflow, allFinite(ctx, x.Graph(), t.dtype)}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building train step: %w", err)
@@ -231,6 +231,18 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 	valueVar.SetValueGraph(Where(bumped, value, valueVar.ValueGraph(g)))
 	lastVar.SetValueGraph(chosen)
 	return chosen
+}
+
+// allFinite is 1 when every trainable variable's new value in g is finite,
+// else 0, so that a run stops at the batch that broke the weights.
+func allFinite(ctx *mlctx.Context, g *Graph, dtype dtypes.DType) *Node {
+	ok := Const(g, true)
+	for v := range ctx.IterVariables() {
+		if v.Trainable && v.Shape().DType.IsFloat() {
+			ok = LogicalAnd(ok, ReduceLogicalAnd(IsFinite(v.ValueGraph(g))))
+		}
+	}
+	return ConvertDType(ok, dtype)
 }
 
 // distribute makes both steps data-parallel over the first `devices`
@@ -399,6 +411,13 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 					where = err.Error()
 				}
 				return history, fmt.Errorf("epoch %d batch %d: training loss is %g (%s): stopped; the last checkpoint holds the last good weights (lower learning_rate?)", epoch+1, b+1, loss, where)
+			}
+			if scalarValue(outs[4]) == 0 {
+				where := "a weight"
+				if err := t.checkWeights(); err != nil {
+					where = err.Error()
+				}
+				return history, fmt.Errorf("epoch %d batch %d: after the update, %s: stopped; the last checkpoint holds the last good weights (lower learning_rate?)", epoch+1, b+1, where)
 			}
 			lossSum += loss * float64(bt.n)
 			correct += scalarValue(outs[1])

@@ -176,3 +176,27 @@ func TestShippedConfigsTrain(t *testing.T) {
 		})
 	}
 }
+
+// TestNonFiniteWeightsStopTheRun puts a NaN into the hidden projection's
+// weights: the first batch's loss is not finite, and the error names the
+// epoch, the batch and the variable.
+func TestNonFiniteWeightsStopTheRun(t *testing.T) {
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	cfg := shipped(t, "yin_yang", 5)
+	cfg.BatchSize, cfg.Epochs = 20, 1
+	d := smallYinYang(t, 40, 1)
+	trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+	require.NoError(t, err)
+	_, err = trainer.Fit(context.Background(), d, d, 0, Hooks{}) // builds and initialises the weights
+	require.NoError(t, err)
+	w := trainer.Context().In("to_hidden").InspectVariableInScope("weights")
+	value, err := w.Value()
+	require.NoError(t, err)
+	flat := tensors.MustCopyFlatData[float32](value)
+	flat[3] = float32(math.NaN())
+	require.NoError(t, w.SetValue(tensors.FromFlatDataAndDimensions(flat, value.Shape().Dimensions...)))
+	_, err = trainer.Fit(context.Background(), d, d, 0, Hooks{})
+	require.Error(t, err)
+	require.ErrorContains(t, err, "epoch 1 batch 1: after the update, variable /to_hidden/weights (node to_hidden) holds NaN or Inf: stopped")
+}
