@@ -72,25 +72,21 @@ func positional(fs *flag.FlagSet, args []string, max int) ([]string, error) {
 	}
 }
 
-func continueCommand(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("gosnn continue", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	epochs := fs.Int("epochs", 0, "train to this many epochs in all (default: the config's)")
-	savePoints := fs.String("savepoints", "", "epochs whose checkpoints are kept from now on, comma separated")
-	backendFlag := fs.String("backend", "", "computation backend (default: the one the run used)")
-	quiet := fs.Bool("quiet", false, "print only the final result")
+// parseRunArgs parses "gosnn CMD RUN_DIR [EPOCH] [flags]" and opens the
+// run. It returns an empty dir and no error when it printed the help.
+func parseRunArgs(fs *flag.FlagSet, args []string, cmd, about string, stdout io.Writer) (string, train.Config, *train.Checkpoint, error) {
 	pos, err := positional(fs, args, 2)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, "usage: gosnn continue RUN_DIR [EPOCH] [flags]\nResumes a run from its newest checkpoint (or that of EPOCH) in its results folder.\nflags:")
+		fmt.Fprintf(stdout, "usage: gosnn %s RUN_DIR [EPOCH] [flags]\n%s\nflags:\n", cmd, about)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
-		return nil
+		return "", train.Config{}, nil, nil
 	}
 	if err != nil {
-		return usagef("continue: %v", err)
+		return "", train.Config{}, nil, usagef("%s: %v", cmd, err)
 	}
 	if len(pos) == 0 {
-		return usagef("continue: no results folder given (usage: gosnn continue RUN_DIR [EPOCH])")
+		return "", train.Config{}, nil, usagef("%s: no results folder given (usage: gosnn %s RUN_DIR [EPOCH])", cmd, cmd)
 	}
 	epochArg := ""
 	if len(pos) > 1 {
@@ -98,7 +94,22 @@ func continueCommand(ctx context.Context, args []string, stdout io.Writer) error
 	}
 	cfg, ckpt, err := openRun(pos[0], epochArg)
 	if err != nil {
-		return fmt.Errorf("continue: %w", err)
+		return "", cfg, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return pos[0], cfg, ckpt, nil
+}
+
+func continueCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("gosnn continue", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	epochs := fs.Int("epochs", 0, "train to this many epochs in all (default: the config's)")
+	savePoints := fs.String("savepoints", "", "epochs whose checkpoints are kept from now on, comma separated")
+	backendFlag := fs.String("backend", "", "computation backend (default: the one the run used)")
+	quiet := fs.Bool("quiet", false, "print only the final result")
+	dir, cfg, ckpt, err := parseRunArgs(fs, args, "continue",
+		"Resumes a run from its newest checkpoint (or that of EPOCH) in its results folder.", stdout)
+	if err != nil || dir == "" {
+		return err
 	}
 	if *epochs != 0 {
 		cfg.Epochs = *epochs
@@ -126,11 +137,11 @@ func continueCommand(ctx context.Context, args []string, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(pos[0], "config.yaml"), yml); err != nil {
+	if err := train.WriteFileAtomic(filepath.Join(dir, "config.yaml"), yml); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "gosnn: continuing %s from epoch %d to %d, backend %s (%s)\n", pos[0], ckpt.Manifest.Epoch, cfg.Epochs, choice.Config, choice.Source)
-	return execute(ctx, &train.Run{Dir: pos[0], Config: cfg, Backend: backend, BackendName: choice.Config, From: ckpt}, *quiet, stdout)
+	fmt.Fprintf(stdout, "gosnn: continuing %s from epoch %d to %d, backend %s (%s)\n", dir, ckpt.Manifest.Epoch, cfg.Epochs, choice.Config, choice.Source)
+	return execute(ctx, &train.Run{Dir: dir, Config: cfg, Backend: backend, BackendName: choice.Config, From: ckpt}, *quiet, stdout)
 }
 
 func inferenceCommand(_ context.Context, args []string, stdout io.Writer) error {
@@ -138,26 +149,10 @@ func inferenceCommand(_ context.Context, args []string, stdout io.Writer) error 
 	fs.SetOutput(io.Discard)
 	split := fs.String("split", "test", "data split to evaluate: test, val or train")
 	backendFlag := fs.String("backend", "", "computation backend (default: $GOMLX_BACKEND, else go)")
-	pos, err := positional(fs, args, 2)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, "usage: gosnn inference RUN_DIR [EPOCH] [flags]\nAccuracy and loss of a saved network (its newest checkpoint, or that of EPOCH).\nflags:")
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return nil
-	}
-	if err != nil {
-		return usagef("inference: %v", err)
-	}
-	if len(pos) == 0 {
-		return usagef("inference: no results folder given (usage: gosnn inference RUN_DIR [EPOCH])")
-	}
-	epochArg := ""
-	if len(pos) > 1 {
-		epochArg = pos[1]
-	}
-	cfg, ckpt, err := openRun(pos[0], epochArg)
-	if err != nil {
-		return fmt.Errorf("inference: %w", err)
+	dir, cfg, ckpt, err := parseRunArgs(fs, args, "inference",
+		"Accuracy and loss of a saved network (its newest checkpoint, or that of EPOCH).", stdout)
+	if err != nil || dir == "" {
+		return err
 	}
 	backend, choice, err := graph.NewBackend(*backendFlag)
 	if err != nil {
@@ -185,7 +180,7 @@ func inferenceCommand(_ context.Context, args []string, stdout io.Writer) error 
 		return fmt.Errorf("inference: %w", err)
 	}
 	fmt.Fprintf(stdout, "%s accuracy: %.2f%%  (loss %.6g; %s, epoch %d, %d samples, backend %s)\n",
-		*split, 100*acc, loss, pos[0], ckpt.Manifest.Epoch, d.Size(), choice.Config)
+		*split, 100*acc, loss, dir, ckpt.Manifest.Epoch, d.Size(), choice.Config)
 	fmt.Fprintf(stdout, "%s_accuracy %s\n", *split, strconv.FormatFloat(acc, 'g', -1, 64))
 	return nil
 }
