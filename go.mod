@@ -6,6 +6,7 @@ require (
 	github.com/gomlx/gomlx v0.26.0
 	github.com/janpfeifer/must v0.2.0
 	github.com/stretchr/testify v1.12.1
+	k8s.io/klog/v2 v2.130.1
 )
 
 require (
@@ -19,5 +20,4 @@ require (
 	golang.org/x/sys v0.39.0 // indirect
 	golang.org/x/term v0.38.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
-	k8s.io/klog/v2 v2.130.1 // indirect
 )

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,22 +97,36 @@ func AvailableBackends() []string {
 	return names
 }
 
-// NewBackend resolves and constructs a backend (see ResolveBackend).
+// NewBackend resolves and constructs a backend (see ResolveBackend). GoMLX's
+// and go-xla's own output is hidden unless SetVerbose(true); for xla:cuda
+// every missing piece (plugin, GPU, driver, NVIDIA runtime libraries) is a
+// one-line *CUDAError naming the command that fixes it (see DiagnoseCUDA).
 func NewBackend(explicit string) (backends.Backend, BackendChoice, error) {
 	choice, err := ResolveBackend(explicit)
 	if err != nil {
 		return nil, choice, err
 	}
-	if err := prepareBackend(choice); err != nil {
+	configureLogging()
+	check, err := prepareBackend(choice)
+	if err != nil {
 		return nil, choice, err
 	}
 	var backend backends.Backend
-	err = catchPanic(func() error {
-		var err error
-		backend, err = backends.NewWithConfig(choice.Config)
-		return err
+	err = quietStdout(func() error {
+		return catchPanic(func() error {
+			var err error
+			backend, err = backends.NewWithConfig(choice.Config)
+			return err
+		})
 	})
-	if err != nil {
+	if err = check(backend, err); err != nil {
+		if backend != nil {
+			backend.Finalize()
+		}
+		var cudaErr *CUDAError
+		if errors.As(err, &cudaErr) {
+			return nil, choice, err // already names the backend, in one line
+		}
 		return nil, choice, fmt.Errorf("backend %q: %w", choice.Config, err)
 	}
 	return backend, choice, nil
