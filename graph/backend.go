@@ -39,6 +39,26 @@ func HasCPUPlugin() bool {
 	return false
 }
 
+// CompareBackendEnvVar names the XLA backend that the cross-backend tests
+// compare with the pure-Go one: GOSNN_XLA_BACKEND=xla:cuda on a GPU machine
+// (scripts/gpu-check.sh sets it). It is not $GOMLX_BACKEND, which moves the
+// pure-Go side of those tests as well.
+const CompareBackendEnvVar = "GOSNN_XLA_BACKEND"
+
+// CompareBackend is the configuration of the XLA backend that the tests
+// compare with the pure-Go backend: $GOSNN_XLA_BACKEND when set (a backend
+// asked for by name must then work: the tests fail rather than skip), else
+// xla:cpu when HasCPUPlugin. skip is the reason to skip when neither holds.
+func CompareBackend() (config, skip string) {
+	if c := os.Getenv(CompareBackendEnvVar); c != "" {
+		return c, ""
+	}
+	if HasCPUPlugin() {
+		return "xla:cpu", ""
+	}
+	return "", "no CPU PJRT plugin in $" + PluginPathEnvVar + " (install with scripts/install-pjrt.sh cpu) and no $" + CompareBackendEnvVar
+}
+
 // DefaultBackend is the pure-Go backend: it needs no cgo and no download.
 const DefaultBackend = simplego.BackendName
 
