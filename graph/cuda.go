@@ -295,8 +295,12 @@ func (r CUDAReport) Summary() string {
 		libs = append(libs, soname)
 	}
 	slices.Sort(libs)
-	return fmt.Sprintf("plugin: %s %s\ndevices: %s\nnvidia-smi: %s\nlibcuda.so.1: %s\ndriver: %s\nruntime libraries found: %s\nptxas: %s\ncuda data dir: %s\n",
-		orNone(r.Plugin), r.Spec, orNone(strings.Join(r.Devices, " ")), orNone(r.NvidiaSMI), orNone(r.LibCUDA),
+	plugin := orNone(r.Plugin)
+	if r.Spec != "" {
+		plugin += " (" + r.Spec + ")"
+	}
+	return fmt.Sprintf("plugin: %s\ndevices: %s\nnvidia-smi: %s\nlibcuda.so.1: %s\ndriver: %s\nruntime libraries found: %s\nptxas: %s\ncuda data dir: %s\n",
+		plugin, orNone(strings.Join(r.Devices, " ")), orNone(r.NvidiaSMI), orNone(r.LibCUDA),
 		orNone(r.Driver), orNone(strings.Join(libs, " ")), orNone(r.Ptxas), orNone(r.CUDADataDir))
 }
 

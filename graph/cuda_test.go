@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/stretchr/testify/require"
 )
 
@@ -411,4 +412,25 @@ func TestNewBackendStdout(t *testing.T) {
 	out, errOut = capture(true)
 	require.Empty(t, out)
 	require.Contains(t, errOut, "SimpleGo backend: parallelism set to -1")
+}
+
+// TestHostCUDA reports this machine's CUDA set-up (scripts/gpu-check.sh's
+// devices step logs it) and, when $GOSNN_XLA_BACKEND asks for xla:cuda,
+// requires that DiagnoseCUDA finds nothing missing and that the backend
+// starts with at least one device.
+func TestHostCUDA(t *testing.T) {
+	r, diagErr := DiagnoseCUDA(HostCUDAEnv(), "cuda")
+	t.Logf("DiagnoseCUDA on this machine:\n%s-> %v", r.Summary(), diagErr)
+	config, _ := CompareBackend()
+	if !strings.Contains(config, "cuda") {
+		t.Skipf("$%s=%q is not a CUDA backend", CompareBackendEnvVar, config)
+	}
+	require.NoError(t, diagErr)
+	b, _, err := NewBackend(config)
+	require.NoError(t, err, config)
+	t.Logf("%s: %d device(s)", b.Description(), b.NumDevices())
+	for i := range b.NumDevices() {
+		t.Logf("device %d: %s", i, b.DeviceDescription(backends.DeviceNum(i)))
+	}
+	require.Positive(t, b.NumDevices())
 }
