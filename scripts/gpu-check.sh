@@ -21,8 +21,9 @@
 #                 (GOSNN_XLA_BACKEND=xla:cuda): spike times, gradients,
 #                 losses, weights, for every layer kind and method
 #   bench         gosnn bench --backends xla:cuda,xla:cpu, every method
-#   sweep-bN      gosnn bench at batch size N, for N in 64..8192
+#   sweep-cuda-bN gosnn bench on xla:cuda at batch size N, N in 64..8192
 #   data-parallel gosnn bench --devices N (only with >= 2 GPUs)
+#   sweep-cpu-bN  the same on xla:cpu (its best batch size is the reference)
 #   jaxsnn        jaxsnn 0.3.0's examples on CUDA jax, whole processes at 1
 #                 and 3 epochs (only when >= 150 s are left)
 #   summary       summary.json, summary.md, throughput.png (matplotlib)
@@ -150,7 +151,7 @@ jaxsnn_run() { # OUT WHEELS CUDA VENV
 			echo "pip download failed: installing from $wheels only"
 		"$py" -m pip install --quiet --no-index --find-links "$wheels" "${specs[@]}"
 	fi
-	"$py" -c 'import jax, jaxsnn; print("jax", jax.__version__, jax.devices())'
+	JAX_PLATFORMS=cuda "$py" -c 'import jax, jaxsnn; print("jax", jax.__version__, jax.devices())'
 	mkdir -p "$out/jaxsnn/work"
 	echo -e "example\tepochs\trc\tseconds" >"$out/jaxsnn/processes.tsv"
 	local ex epochs began ms rc
@@ -158,7 +159,8 @@ jaxsnn_run() { # OUT WHEELS CUDA VENV
 		for epochs in 1 3; do
 			began=$(date +%s%N)
 			rc=0
-			(cd "$out/jaxsnn/work" && "$py" -m "jaxsnn.examples.$ex" --epochs "$epochs" --seed 0) \
+			# JAX_PLATFORMS=cuda: fail rather than time jax's CPU fallback.
+			(cd "$out/jaxsnn/work" && JAX_PLATFORMS=cuda "$py" -m "jaxsnn.examples.$ex" --epochs "$epochs" --seed 0) \
 				>"$out/jaxsnn/$ex-$epochs.log" 2>&1 || rc=$?
 			ms=$((($(date +%s%N) - began) / 1000000))
 			printf '%s\t%s\t%s\t%d.%03d\n' "$ex" "$epochs" "$rc" $((ms / 1000)) $((ms % 1000)) | tee -a "$out/jaxsnn/processes.tsv"
@@ -309,7 +311,7 @@ step() {
 		return 0
 	fi
 	if [ "$dry_run" = 1 ]; then
-		printf '%2d. %-14s timeout %4ss  %s\n' "$n" "$name" "$cap" "$shown"
+		printf '%2d. %-16s timeout %4ss  %s\n' "$n" "$name" "$cap" "$shown"
 		return 0
 	fi
 	local left=$((deadline - SECONDS - reserve))
@@ -327,7 +329,12 @@ step() {
 	echo "== [$n] $name (timeout ${t}s): $shown"
 	local began=$SECONDS rc=0
 	echo "\$ $shown" >"$log"
-	timeout --kill-after=10 "$t" "$@" >>"$log" 2>&1 || rc=$?
+	# In a subshell that outlives timeout, so that the shell's "Killed"
+	# notice lands in the log. gosnn stops at the next batch after SIGTERM.
+	(
+		timeout --kill-after=15 "$t" "$@"
+		exit $?
+	) >>"$log" 2>&1 || rc=$?
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		rc="timeout"
 	fi
@@ -369,7 +376,7 @@ step agree 150 env GOSNN_XLA_BACKEND=xla:cuda go test -count=1 -v \
 step bench 150 "$bin" bench --backends xla:cuda,xla:cpu --methods "$methods" --epochs 3 --quiet --out "$out/bench"
 IFS=, read -r -a sizes <<<"$batch_sizes"
 for b in "${sizes[@]}"; do
-	step "sweep-b$b" 90 "$bin" bench --backends xla:cuda,xla:cpu --methods "$methods" --batch-size "$b" --epochs 2 --quiet --out "$out/sweep/b$b"
+	step "sweep-cuda-b$b" 60 "$bin" bench --backends xla:cuda --methods "$methods" --batch-size "$b" --epochs 2 --quiet --out "$out/sweep/cuda-b$b"
 done
 
 # Data-parallel over every GPU: N must divide the batch (1024) and the
@@ -393,6 +400,11 @@ elif [ "$devices_n" -ge 2 ]; then
 else
 	echo "== data-parallel: skipped ($gpus GPU(s))"
 fi
+
+# xla:cpu compiles slower than it trains: its sweep comes after the GPU's.
+for b in "${sizes[@]}"; do
+	step "sweep-cpu-b$b" 90 "$bin" bench --backends xla:cpu --methods "$methods" --batch-size "$b" --epochs 2 --quiet --out "$out/sweep/cpu-b$b"
+done
 
 if [ "$jaxsnn" = 1 ]; then
 	note "only when >= 150 s of the budget are left:"

@@ -39,11 +39,17 @@ func TestGPUCheckDryRun(t *testing.T) {
 		{"agree", "GOSNN_XLA_BACKEND=xla:cuda go test"},
 		{"bench", "bench --backends xla:cuda,xla:cpu --methods ttfs,eventprop,eventprop-recurrent --epochs 3"},
 	}
-	for _, b := range []string{"64", "1024", "8192", "256", "4096", "128", "512", "2048"} {
-		steps = append(steps, struct{ name, command string }{"sweep-b" + b, "--batch-size " + b + " --epochs 2 --quiet --out " + results + "/sweep/b" + b})
+	sizes := []string{"64", "1024", "8192", "256", "4096", "128", "512", "2048"}
+	for _, b := range sizes {
+		steps = append(steps, struct{ name, command string }{"sweep-cuda-b" + b,
+			"bench --backends xla:cuda --methods ttfs,eventprop,eventprop-recurrent --batch-size " + b + " --epochs 2 --quiet --out " + results + "/sweep/cuda-b" + b})
+	}
+	steps = append(steps, struct{ name, command string }{"data-parallel", "bench --backends xla:cuda --methods ttfs,eventprop,eventprop-recurrent --devices N"})
+	for _, b := range sizes {
+		steps = append(steps, struct{ name, command string }{"sweep-cpu-b" + b,
+			"bench --backends xla:cpu --methods ttfs,eventprop,eventprop-recurrent --batch-size " + b + " --epochs 2 --quiet --out " + results + "/sweep/cpu-b" + b})
 	}
 	steps = append(steps,
-		struct{ name, command string }{"data-parallel", "--devices N"},
 		struct{ name, command string }{"jaxsnn", "jaxsnn==0.3.0"},
 		struct{ name, command string }{"summary", "summarize " + results},
 	)
@@ -76,8 +82,9 @@ func TestGPUCheckDryRun(t *testing.T) {
 	out, err = bash(t, "gpu-check.sh", "--dry-run", "--cuda", "cuda13", "--batch-sizes", "32,16384", "--no-jaxsnn", "--skip", "bench")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "install-pjrt.sh cuda13 pjrt --with-nvidia")
-	require.Contains(t, out, "sweep-b16384")
-	require.NotContains(t, out, "sweep-b64 ")
+	require.Contains(t, out, "sweep-cuda-b16384")
+	require.Contains(t, out, "sweep-cpu-b32")
+	require.NotContains(t, out, "sweep-cuda-b64 ")
 	require.NotContains(t, out, "jaxsnn==")
 	require.Contains(t, out, "bench: skipped (--skip)")
 }
