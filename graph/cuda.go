@@ -25,6 +25,11 @@ import (
 // cuda12|cuda13 installs the CUDA PJRT plugin (GoMLX: "xla:cuda").
 const CUDAPluginFile = "pjrt_c_api_cuda_plugin.so"
 
+// SkipCUDAChecksEnvVar, set to anything, makes NewBackend go on to go-xla
+// when DiagnoseCUDA finds something missing (for a set-up it misjudges; the
+// diagnosis is still printed with --verbose).
+const SkipCUDAChecksEnvVar = "GOSNN_SKIP_CUDA_CHECKS"
+
 // CUDAProblem says which step on the way to a GPU is missing.
 type CUDAProblem int
 
