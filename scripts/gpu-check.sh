@@ -30,7 +30,9 @@
 #
 # --wheels DIR (default ~/.cache/gosnn-gpu-check/wheels) keeps every wheel
 # downloaded (plugins, NVIDIA runtime, jax, jaxsnn); a second run, or a
-# machine given a copy of DIR, installs from it without PyPI. Results go to
+# machine given a copy of DIR, installs from it without PyPI. Size: 3.23 GB
+# for the plugins and NVIDIA wheels (PyPI's file sizes, 2026-12-01), plus
+# jax and jaxsnn's when that step runs. Results go to
 # --out (default results/gpu-check-<UTC time>): logs/, machine.txt,
 # devices.txt, steps.tsv, bench/, sweep/, data-parallel/, jaxsnn/,
 # summary.json, summary.md, throughput.png. --dry-run prints every step
@@ -370,7 +372,7 @@ note "  = go build -o $bin ./cmd/gosnn && go test -count=1 -run '^\$' ./graph ./
 step devices 60 bash "$self" --run-step devices "$bin" "$out"
 note "  = nvidia-smi -L; $bin backends; GOSNN_XLA_BACKEND=xla:cuda go test -v -run TestHostCUDA ./graph > devices.txt"
 step smoke 120 "$bin" train yinyang --backend xla:cuda --epochs 2 --out "$out/train"
-step agree 150 env GOSNN_XLA_BACKEND=xla:cuda go test -count=1 -v \
+step agree 240 env GOSNN_XLA_BACKEND=xla:cuda go test -count=1 -v \
 	-run 'TestMaterialize|TestXLAMatchesPureGo|TestBackendsAgreeOnTraining|TestDataParallelMatchesOneDevice|TestHostCUDA' \
 	./graph ./event ./train
 step bench 150 "$bin" bench --backends xla:cuda,xla:cpu --methods "$methods" --epochs 3 --quiet --out "$out/bench"
