@@ -7,6 +7,7 @@ require (
 	github.com/janpfeifer/must v0.2.0
 	github.com/stretchr/testify v1.12.1
 	go.yaml.in/yaml/v3 v3.0.5
+	k8s.io/klog/v2 v2.130.1
 )
 
 require (
@@ -20,5 +21,4 @@ require (
 	golang.org/x/sys v0.39.0 // indirect
 	golang.org/x/term v0.38.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
-	k8s.io/klog/v2 v2.130.1 // indirect
 )

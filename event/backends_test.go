@@ -11,16 +11,18 @@ import (
 	"github.com/gosnn/gosnn/snn"
 )
 
-// backendPair returns the pure-Go and the XLA CPU backends. It needs the
-// CPU PJRT plugin (scripts/install-pjrt.sh cpu) in $PJRT_PLUGIN_LIBRARY_PATH
-// and skips the test without it.
+// backendPair returns the pure-Go and an XLA backend: xla:cpu, which needs
+// the CPU PJRT plugin (scripts/install-pjrt.sh cpu) in
+// $PJRT_PLUGIN_LIBRARY_PATH (skipped without it), or the one named by
+// $GOSNN_XLA_BACKEND (xla:cuda on a GPU machine).
 func backendPair(t *testing.T) (goBackend, xlaBackend backends.Backend) {
 	t.Helper()
-	if !snngraph.HasCPUPlugin() {
-		t.Skip("no CPU PJRT plugin in $PJRT_PLUGIN_LIBRARY_PATH (install with scripts/install-pjrt.sh cpu)")
+	config, skip := snngraph.CompareBackend()
+	if skip != "" {
+		t.Skip(skip)
 	}
-	xlaBackend, _, err := snngraph.NewBackend("xla:cpu")
-	require.NoError(t, err)
+	xlaBackend, _, err := snngraph.NewBackend(config)
+	require.NoError(t, err, config)
 	return testBackend(t), xlaBackend
 }
 

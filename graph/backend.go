@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,6 +37,26 @@ func HasCPUPlugin() bool {
 		}
 	}
 	return false
+}
+
+// CompareBackendEnvVar names the XLA backend that the cross-backend tests
+// compare with the pure-Go one: GOSNN_XLA_BACKEND=xla:cuda on a GPU machine
+// (scripts/gpu-check.sh sets it). It is not $GOMLX_BACKEND, which moves the
+// pure-Go side of those tests as well.
+const CompareBackendEnvVar = "GOSNN_XLA_BACKEND"
+
+// CompareBackend is the configuration of the XLA backend that the tests
+// compare with the pure-Go backend: $GOSNN_XLA_BACKEND when set (a backend
+// asked for by name must then work: the tests fail rather than skip), else
+// xla:cpu when HasCPUPlugin. skip is the reason to skip when neither holds.
+func CompareBackend() (config, skip string) {
+	if c := os.Getenv(CompareBackendEnvVar); c != "" {
+		return c, ""
+	}
+	if HasCPUPlugin() {
+		return "xla:cpu", ""
+	}
+	return "", "no CPU PJRT plugin in $" + PluginPathEnvVar + " (install with scripts/install-pjrt.sh cpu) and no $" + CompareBackendEnvVar
 }
 
 // DefaultBackend is the pure-Go backend: it needs no cgo and no download.
@@ -96,22 +117,36 @@ func AvailableBackends() []string {
 	return names
 }
 
-// NewBackend resolves and constructs a backend (see ResolveBackend).
+// NewBackend resolves and constructs a backend (see ResolveBackend). GoMLX's
+// and go-xla's own output is hidden unless SetVerbose(true); for xla:cuda
+// every missing piece (plugin, GPU, driver, NVIDIA runtime libraries) is a
+// one-line *CUDAError naming the command that fixes it (see DiagnoseCUDA).
 func NewBackend(explicit string) (backends.Backend, BackendChoice, error) {
 	choice, err := ResolveBackend(explicit)
 	if err != nil {
 		return nil, choice, err
 	}
-	if err := prepareBackend(choice); err != nil {
+	configureLogging()
+	check, err := prepareBackend(choice)
+	if err != nil {
 		return nil, choice, err
 	}
 	var backend backends.Backend
-	err = catchPanic(func() error {
-		var err error
-		backend, err = backends.NewWithConfig(choice.Config)
-		return err
+	err = quietStdout(func() error {
+		return catchPanic(func() error {
+			var err error
+			backend, err = backends.NewWithConfig(choice.Config)
+			return err
+		})
 	})
-	if err != nil {
+	if err = check(backend, err); err != nil {
+		if backend != nil {
+			backend.Finalize()
+		}
+		var cudaErr *CUDAError
+		if errors.As(err, &cudaErr) {
+			return nil, choice, err // already names the backend, in one line
+		}
 		return nil, choice, fmt.Errorf("backend %q: %w", choice.Config, err)
 	}
 	return backend, choice, nil

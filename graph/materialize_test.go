@@ -9,12 +9,12 @@ import (
 )
 
 // TestMaterialize checks that Materialize leaves values (and gradients)
-// unchanged on every backend at hand: the pure-Go one, and XLA CPU when its
-// plugin is in $PJRT_PLUGIN_LIBRARY_PATH.
+// unchanged on every backend at hand: the pure-Go one, and the XLA backend
+// of CompareBackend (xla:cpu when its plugin is installed).
 func TestMaterialize(t *testing.T) {
 	configs := []string{DefaultBackend}
-	if HasCPUPlugin() {
-		configs = append(configs, "xla:cpu")
+	if xla, skip := CompareBackend(); skip == "" {
+		configs = append(configs, xla)
 	}
 	a := []float32{1.5, -2, 3.25, 1e30, 0, 7}
 	b := []float32{4, 5.5, -6, 0.125}

@@ -9,6 +9,9 @@
 #
 #   scripts/install-pjrt.sh cuda12 [DIR] [--with-nvidia]   (CUDA 12 driver)
 #   scripts/install-pjrt.sh cuda13 [DIR] [--with-nvidia]   (CUDA 13 driver)
+#   ... [--wheels WHEELDIR]   keep the downloaded wheels in WHEELDIR and use
+#       the ones already there without asking PyPI (a second machine or run
+#       installs offline from a copied WHEELDIR)
 #   export PJRT_PLUGIN_LIBRARY_PATH=$PWD/pjrt
 #   source pjrt/nvidia-cuda12.env       (only with --with-nvidia, see below)
 #   go run ./cmd/gosnn train yinyang --backend xla:cuda
@@ -54,12 +57,23 @@
 set -euo pipefail
 
 with_nvidia=0
+wheels=""
 args=()
-for a in "$@"; do
-	case "$a" in
+while [ $# -gt 0 ]; do
+	case "$1" in
 	--with-nvidia) with_nvidia=1 ;;
-	*) args+=("$a") ;;
+	--wheels)
+		if [ $# -lt 2 ]; then
+			echo "install-pjrt: --wheels needs a folder" >&2
+			exit 2
+		fi
+		wheels="$2"
+		shift
+		;;
+	--wheels=*) wheels="${1#--wheels=}" ;;
+	*) args+=("$1") ;;
 	esac
+	shift
 done
 set -- "${args[@]+"${args[@]}"}"
 
@@ -100,13 +114,47 @@ version_file="$dest/pjrt_c_api_${name}_plugin.version"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+if [ -n "$wheels" ]; then
+	mkdir -p "$wheels"
+	wheels="$(cd "$wheels" && pwd)"
+fi
+
+# fetch_wheels DEST SPEC...: pip download of exact pins without
+# dependencies. With --wheels, DEST is the wheel folder: the wheels already
+# there are used without PyPI (--no-index), the others downloaded into it.
+fetch_wheels() {
+	local dest="$1"
+	shift
+	if [ -n "$wheels" ]; then
+		if python3 -m pip download --quiet --no-deps --no-index --find-links "$wheels" --dest "$wheels" "$@" 2>/dev/null; then
+			return 0
+		fi
+		dest="$wheels"
+	fi
+	python3 -m pip download --quiet --no-deps --dest "$dest" "$@"
+}
+
+# wheel_file DIR SPEC: the wheel of the pin NAME==VERSION in DIR.
+wheel_file() {
+	local name="${2%%==*}" version="${2##*==}" f
+	for f in "$1/${name//-/_}-${version}-"*.whl; do
+		if [ -f "$f" ]; then
+			echo "$f"
+			return 0
+		fi
+	done
+}
 
 install_plugin() {
-	if ! python3 -m pip download --quiet --no-deps --dest "$tmp" "$wheel_spec"; then
+	if ! fetch_wheels "$tmp" "$wheel_spec"; then
 		echo "install-pjrt: pip could not download $wheel_spec from PyPI" >&2
 		exit 1
 	fi
-	wheel="$(ls "$tmp"/*.whl)"
+	wheel="$(wheel_file "${wheels:-$tmp}" "$wheel_spec")"
+	if [ -z "$wheel" ]; then
+		echo "install-pjrt: no wheel of $wheel_spec in ${wheels:-$tmp} after pip download" >&2
+		exit 1
+	fi
 	# Streamed: the CUDA plugin is about 400 MB unpacked.
 	if ! python3 - "$wheel" "$inner" "$tmp/plugin.so" <<'PY'; then
 import shutil, sys, zipfile
@@ -143,16 +191,17 @@ if [ "$with_nvidia" = 1 ]; then
 	envfile="$dest/nvidia-$plugin.env"
 	plugin_spec="jax-${plugin}-plugin==${jax_version}"
 	if [ -f "$nvdir/.installed" ] && [ "$(cat "$nvdir/.installed")" = "$plugin_spec" ] && [ -f "$envfile" ]; then
-		echo "up to date: $nvdir (NVIDIA wheels of $plugin_spec[with-cuda])"
+		echo "up to date: $nvdir (NVIDIA wheels of ${plugin_spec}[with-cuda])"
 	else
 		# Only the metadata of jax-cudaNN-plugin is needed: its "with-cuda"
 		# extra names the NVIDIA wheels and their version bounds.
 		mkdir -p "$tmp/meta"
-		if ! python3 -m pip download --quiet --no-deps --dest "$tmp/meta" "$plugin_spec"; then
+		if ! fetch_wheels "$tmp/meta" "$plugin_spec"; then
 			echo "install-pjrt: pip could not download $plugin_spec from PyPI (for the list of NVIDIA wheels)" >&2
 			exit 1
 		fi
-		mapfile -t nvidia_specs < <(python3 - "$tmp"/meta/*.whl <<'PY'
+		meta_wheel="$(wheel_file "${wheels:-$tmp/meta}" "$plugin_spec")"
+		mapfile -t nvidia_specs < <(python3 - "$meta_wheel" <<'PY'
 import re, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
     meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
@@ -170,7 +219,18 @@ PY
 		fi
 		echo "installing into $nvdir: ${nvidia_specs[*]}"
 		rm -rf "$nvdir.tmp"
-		if ! python3 -m pip install --quiet --no-deps --target "$nvdir.tmp" "${nvidia_specs[@]}"; then
+		from=()
+		if [ -n "$wheels" ]; then
+			# Resolve the bounds against the wheel folder first (offline);
+			# download what is missing into it, then install from it only.
+			if ! python3 -m pip download --quiet --no-deps --no-index --find-links "$wheels" --dest "$wheels" "${nvidia_specs[@]}" 2>/dev/null &&
+				! python3 -m pip download --quiet --no-deps --dest "$wheels" "${nvidia_specs[@]}"; then
+				echo "install-pjrt: pip could not download the NVIDIA wheels ${nvidia_specs[*]}" >&2
+				exit 1
+			fi
+			from=(--no-index --find-links "$wheels")
+		fi
+		if ! python3 -m pip install --quiet --no-deps "${from[@]+"${from[@]}"}" --target "$nvdir.tmp" "${nvidia_specs[@]}"; then
 			rm -rf "$nvdir.tmp"
 			echo "install-pjrt: pip could not install the NVIDIA wheels ${nvidia_specs[*]}" >&2
 			exit 1
@@ -186,7 +246,7 @@ PY
 			exit 1
 		fi
 		{
-			echo "# written by scripts/install-pjrt.sh $plugin --with-nvidia ($plugin_spec[with-cuda])"
+			echo "# written by scripts/install-pjrt.sh $plugin --with-nvidia (${plugin_spec}[with-cuda])"
 			echo "export LD_LIBRARY_PATH=\"$libs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
 			echo "export XLA_FLAGS=\"--xla_gpu_cuda_data_dir=$(dirname "$nvcc")\${XLA_FLAGS:+ \$XLA_FLAGS}\""
 			echo "export PATH=\"$nvcc:\$PATH\""

@@ -16,11 +16,12 @@ import (
 // plugin exposes several): losses, accuracies, bumps and final weights must
 // agree to float64 round-off, since splitting a batch only reorders sums.
 func TestDataParallelMatchesOneDevice(t *testing.T) {
-	if !graph.HasCPUPlugin() {
-		t.Skip("no CPU PJRT plugin in $PJRT_PLUGIN_LIBRARY_PATH (install with scripts/install-pjrt.sh cpu)")
+	config, skip := graph.CompareBackend() // xla:cpu, or $GOSNN_XLA_BACKEND (several GPUs)
+	if skip != "" {
+		t.Skip(skip)
 	}
-	backend, _, err := graph.NewBackend("xla:cpu")
-	require.NoError(t, err)
+	backend, _, err := graph.NewBackend(config)
+	require.NoError(t, err, config)
 	d := smallYinYang(t, 48, 5)
 	val := smallYinYang(t, 24, 6)
 	for _, method := range []string{"yin_yang", "yin_yang_eventprop"} {

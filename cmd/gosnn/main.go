@@ -58,9 +58,13 @@ commands:
   bench [flags]          time each method on each backend (Yin-Yang): seconds
                          per epoch, compile time, test accuracy; see bench -h
   backends               list the compiled-in computation backends
-  version                print the versions of gosnn, GoMLX and Go`
+  version                print the versions of gosnn, GoMLX and Go
+
+global flags (anywhere on the command line):
+  --verbose              show GoMLX's and go-xla's own log lines, on stderr`
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
+	args = globalFlags(args)
 	if len(args) == 0 {
 		return usagef("no command given\n%s", usage)
 	}
@@ -85,4 +89,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	return usagef("unknown command %q\n%s", args[0], usage)
+}
+
+// globalFlags takes the flags that every command understands out of args
+// (before a "--"), so that the commands' own flag sets never see them.
+func globalFlags(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if a == "--verbose" || a == "-verbose" {
+			graph.SetVerbose(true)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
