@@ -223,6 +223,13 @@ func alive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
+	// A killed sweep's children may linger as zombies where nothing reaps
+	// orphans (PID 1 of a container): on Linux, /proc tells them apart.
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+			return stat[i+2] != 'Z' && stat[i+2] != 'X'
+		}
+	}
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return false

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,9 @@ type File struct {
 	source string // the file's name, for errors
 	dir    string // the file's folder, for a relative base
 }
+
+// fieldNotFound matches yaml.v3's error for an unknown key.
+var fieldNotFound = regexp.MustCompile(`^line (\d+): field (\S+) not found in type`)
 
 // Axis is one swept key with its values.
 type Axis struct {
@@ -102,6 +106,19 @@ func Parse(data []byte, source, dir string) (*Plan, error) {
 	if err := dec.Decode(&f); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: the sweep file is empty", source)
+		}
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			var msgs []string
+			for _, m := range te.Errors {
+				if g := fieldNotFound.FindStringSubmatch(m); g != nil {
+					m = fmt.Sprintf("%s:%s: unknown key %q (a sweep file holds name, base, set, grid, zip)", source, g[1], g[2])
+				} else {
+					m = source + ": " + m
+				}
+				msgs = append(msgs, m)
+			}
+			return nil, errors.New(strings.Join(msgs, "; "))
 		}
 		return nil, fmt.Errorf("%s: %s", source, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
