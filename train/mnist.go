@@ -63,10 +63,12 @@ func ReadIDX(r io.Reader, name string) (*IDX, error) {
 			return nil, fmt.Errorf("%s: offset %d: dimension %d is %d: want 1 to 2^31-1", name, 4+4*i, i, d)
 		}
 		dims[i] = int(d)
-		size *= int64(d)
-		if size > 1<<40 {
+		// Checked before multiplying: the product of a few 2^31 dimensions
+		// overflows int64 (found by FuzzReadIDX).
+		if size > (1<<40)/int64(d) {
 			return nil, fmt.Errorf("%s: offset %d: the dimensions %v describe more than 2^40 bytes", name, 4+4*i, dims[:i+1])
 		}
+		size *= int64(d)
 	}
 	start := int64(4 + 4*ndims)
 	data, err := io.ReadAll(io.LimitReader(r, size))
