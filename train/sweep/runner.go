@@ -171,14 +171,16 @@ func (r *Runner) RunPoint(ctx context.Context, s *Sweep, i int) (State, error) {
 	if dirs, err := runDirs(dir); err == nil && len(dirs) > 0 {
 		st.RunDir = dirs[len(dirs)-1]
 	}
+	// The summary decides: a run that finished while the sweep was being
+	// interrupted is done (Wait then reports the interrupt, not its exit).
+	_, sumErr := s.Summary(i, st)
 	switch {
-	case runErr == nil:
+	case sumErr == nil:
 		st.State, st.Error = Done, ""
-		if _, err := s.Summary(i, st); err != nil {
-			st.State, st.Error = Failed, err.Error()
-		}
+	case runErr == nil:
+		st.State, st.Error = Failed, sumErr.Error()
 	case ctx.Err() != nil:
-		st.State, st.Error = Interrupted, "interrupted: "+lastLine(filepath.Join(dir, logFile))
+		st.State, st.Error = Interrupted, lastLine(filepath.Join(dir, logFile))
 	default:
 		st.State, st.Error = Failed, lastLine(filepath.Join(dir, logFile))
 		if st.Error == "" {

@@ -165,3 +165,16 @@ func TestWriteSlurm(t *testing.T) {
 	_, err = s.WriteSlurm("gosnn", []string{"--time=1\nrm -rf /"})
 	require.ErrorContains(t, err, "holds a line break")
 }
+
+// TestREADMESweepFile parses the sweep file the README shows.
+func TestREADMESweepFile(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(data), "```yaml\nname: hidden_lr\n")
+	require.True(t, ok, "the README shows the sweep file hidden_lr")
+	text, _, _ := strings.Cut(rest, "```")
+	plan, err := Parse([]byte("name: hidden_lr\n"+text), "README.md", ".")
+	require.NoError(t, err)
+	require.Len(t, plan.Points, 3*2*3*2)
+	require.Equal(t, 0.95, plan.Configs[1].LRGamma)
+}
