@@ -130,10 +130,32 @@ func Curves(history []train.EpochMetrics) []Figure {
 			p.Legend.Add(s.name, line)
 		}
 		p.Legend.Top = c.legendTop
+		last := float64(history[len(history)-1].Epoch)
+		p.X.Min, p.X.Max = float64(history[0].Epoch)-0.5, last+0.5
+		p.X.Tick.Marker = plot.ConstantTicks(epochTicks(history[0].Epoch, int(last)))
 		p.Add(plotter.NewGrid())
 		figs = append(figs, single(c.name, p, 7*vg.Inch, 4.5*vg.Inch))
 	}
 	return figs
+}
+
+// epochTicks labels epochs at the first round step (1, 2, 5, 10, 20, 50,
+// ...) that gives at most 10 labels, with unlabelled ticks at every epoch
+// while there are at most 100.
+func epochTicks(first, last int) []plot.Tick {
+	step := 1
+	for k := 0; (last-first)/step >= 10; k++ {
+		step = []int{1, 2, 5}[(k+1)%3] * int(math.Pow10((k+1)/3))
+	}
+	var ticks []plot.Tick
+	for e := first; e <= last; e++ {
+		if e%step == 0 || e == first && step <= 2 {
+			ticks = append(ticks, plot.Tick{Value: float64(e), Label: fmt.Sprint(e)})
+		} else if last-first <= 100 {
+			ticks = append(ticks, plot.Tick{Value: float64(e)})
+		}
+	}
+	return ticks
 }
 
 // histogramBins counts values into n equal bins over [lo, hi].

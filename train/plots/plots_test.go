@@ -69,3 +69,21 @@ func TestSweepAccuracyMeansOverSeeds(t *testing.T) {
 	require.Equal(t, "save_points_0_", fileName("save_points[0]"))
 	require.Len(t, SweepAccuracy([]string{"seed"}, pts[:2]), 1, "swept over seeds only: accuracy per seed")
 }
+
+func TestEpochTicks(t *testing.T) {
+	labels := func(first, last int) []string {
+		var out []string
+		for _, tk := range epochTicks(first, last) {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	require.Equal(t, []string{"1", "2", "3"}, labels(1, 3))
+	require.Equal(t, []string{"5", "10", "15", "20", "25", "30"}, labels(1, 30))
+	require.Equal(t, []string{"50", "100", "150", "200", "250", "300"}, labels(1, 300))
+	require.Equal(t, []string{"101", "102", "103", "104", "105", "106", "107", "108", "109", "110"}, labels(101, 110))
+	require.Equal(t, []string{"1", "2", "4", "6", "8", "10", "12"}, labels(1, 12))
+	require.Len(t, epochTicks(1, 30), 30, "a tick at every epoch")
+}
