@@ -20,8 +20,13 @@ import (
 type Config struct {
 	// Name names the experiment; results go to <out>/<name>_<timestamp>.
 	Name string `json:"name" yaml:"name"`
-	// Data is the data set: "yinyang".
-	Data  string `json:"data" yaml:"data"`
+	// Data is the data set: "yinyang" (generated) or "mnist" (read from
+	// the IDX files in DataDir).
+	Data string `json:"data" yaml:"data"`
+	// DataDir is the folder of a data set read from files (mnist); gosnn
+	// downloads nothing.
+	DataDir string `json:"data_dir,omitempty" yaml:"data_dir,omitempty"`
+
 	Seed  int64  `json:"seed" yaml:"seed"`
 	DType string `json:"dtype" yaml:"dtype"`
 	// Backend is the computation backend ("go", "xla:cpu", ...); empty
@@ -69,7 +74,7 @@ type Config struct {
 }
 
 // Data sets known to the trainer.
-var DataSets = []string{"yinyang"}
+var DataSets = []string{"yinyang", "mnist"}
 
 // Optimizers known to the trainer.
 var Optimizers = []string{"adam"}

@@ -177,6 +177,15 @@ type WeightTensor struct {
 
 // SaveWeights writes ctx's trainable variables to path, atomically.
 func SaveWeights(ctx *mlctx.Context, path string) error {
+	out, err := TrainableWeights(ctx)
+	if err != nil {
+		return err
+	}
+	return WriteJSON(path, out)
+}
+
+// TrainableWeights copies ctx's trainable variables.
+func TrainableWeights(ctx *mlctx.Context) (WeightsFile, error) {
 	out := WeightsFile{Variables: map[string]WeightTensor{}}
 	for v := range ctx.IterVariables() {
 		if !v.Trainable {
@@ -184,11 +193,11 @@ func SaveWeights(ctx *mlctx.Context, path string) error {
 		}
 		value, err := v.Value()
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", v.ScopeAndName(), err)
+			return out, fmt.Errorf("reading %s: %w", v.ScopeAndName(), err)
 		}
 		out.Variables[v.ScopeAndName()] = WeightTensor{Shape: value.Shape().Dimensions, Values: flatFloat64(value)}
 	}
-	return WriteJSON(path, out)
+	return out, nil
 }
 
 func flatFloat64(t *tensors.Tensor) []float64 {

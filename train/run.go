@@ -22,6 +22,8 @@ func Splits(cfg Config) (trainSet, val, test *Dataset, err error) {
 	switch cfg.Data {
 	case "yinyang":
 		return YinYangSplits()
+	case "mnist":
+		return MNISTSplits(cfg.DataDir)
 	}
 	return nil, nil, nil, fmt.Errorf("data: unknown data set %q (known: %s)", cfg.Data, strings.Join(DataSets, ", "))
 }

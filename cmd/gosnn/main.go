@@ -3,6 +3,9 @@
 //	gosnn train CONFIG [flags]    train (a YAML config, a shipped config, or yinyang)
 //	gosnn continue RUN_DIR [EPOCH] resume a run from a checkpoint
 //	gosnn inference RUN_DIR [EPOCH] accuracy of a saved network
+//	gosnn eval RUN_DIR [EPOCH]    draw the plots of a results folder
+//	gosnn sweep run|continue|state|collect|plot|slurm ...
+//	                              a grid of runs over config keys
 //	gosnn bench [flags]           time every method on every backend (Yin-Yang)
 //	gosnn backends                list the compiled-in backends
 //	gosnn version                 print the versions
@@ -55,6 +58,9 @@ commands:
                          resume a run from its newest checkpoint (or EPOCH's)
   inference RUN_DIR [EPOCH] [--split test|val|train]
                          accuracy and loss of a saved network
+  eval RUN_DIR [EPOCH]   draw the plots of a results folder (RUN_DIR/plots)
+  sweep run|continue|state|collect|plot|slurm ...
+                         a grid of runs over config keys; see sweep -h
   bench [flags]          time each method on each backend (Yin-Yang): seconds
                          per epoch, compile time, test accuracy; see bench -h
   backends               list the compiled-in computation backends
@@ -77,6 +83,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return continueCommand(ctx, args[1:], stdout)
 	case "inference":
 		return inferenceCommand(ctx, args[1:], stdout)
+	case "eval":
+		return evalCommand(ctx, args[1:], stdout)
+	case "sweep":
+		return sweepCommand(ctx, args[1:], stdout)
 	case "backends":
 		fmt.Fprintln(stdout, strings.Join(graph.AvailableBackends(), "\n"))
 		return nil

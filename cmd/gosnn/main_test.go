@@ -31,7 +31,7 @@ func TestTrainBadInput(t *testing.T) {
 		want  string
 		usage bool
 	}{
-		{"unknown task", []string{"train", "mnist", "--out", out}, `"mnist" is neither a config file nor a task`, true},
+		{"unknown task", []string{"train", "cifar10", "--out", out}, `"cifar10" is neither a config file nor a task`, true},
 		{"no task", []string{"train", "--out", out}, "no config given", true},
 		{"zero epochs", []string{"train", "yinyang", "--epochs", "0", "--out", out}, "epochs: must be >= 1", true},
 		{"negative epochs", []string{"train", "yinyang", "--epochs=-3", "--out", out}, "epochs: must be >= 1", true},

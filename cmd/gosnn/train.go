@@ -54,6 +54,7 @@ type overrides struct {
 	capacity, dtype, backend   string
 	checkpointEvery            int
 	savePoints                 string
+	dataDir                    string
 }
 
 func (o *overrides) register(fs *flag.FlagSet) {
@@ -70,6 +71,7 @@ func (o *overrides) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.devices, "devices", 0, "data-parallel training: split every batch across this many devices of the xla backend (key devices)")
 	fs.IntVar(&o.checkpointEvery, "checkpoint-every", 0, "rewrite the resume checkpoint every N epochs (key checkpoint_every)")
 	fs.StringVar(&o.savePoints, "savepoints", "", "epochs whose checkpoints are kept, comma separated (key save_points)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "folder of a data set read from files: mnist's IDX files (key data_dir)")
 }
 
 // apply writes the flags that were set into cfg and validates it.
@@ -96,6 +98,10 @@ func (o *overrides) apply(cfg *train.Config) error {
 			cfg.Devices = o.devices
 		case "checkpoint-every":
 			cfg.CheckpointEvery = o.checkpointEvery
+		case "data-dir":
+			// Absolute, so that the run's config.yaml still finds the data
+			// from another working directory (eval, continue, sweeps).
+			cfg.DataDir, err = filepath.Abs(o.dataDir)
 		case "savepoints":
 			cfg.SavePoints, err = parseInts(o.savePoints)
 			if err != nil {
