@@ -434,3 +434,17 @@ func TestHostCUDA(t *testing.T) {
 	}
 	require.Positive(t, b.NumDevices())
 }
+
+// TestDriverVersion reads both layouts of /proc/driver/nvidia/version.
+func TestDriverVersion(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.129.03  Thu Oct 19 18:56:32 UTC 2023\n", "535.129.03"},
+		{"NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.03  Release Build  (dvs-builder@U22)  Tue Oct 14 2025\n", "580.159.03"},
+		{"NVRM version: NVIDIA UNIX aarch64 Kernel Module  550.54\n", "550.54"},
+		{"garbage\n", ""},
+	} {
+		m := newFakeMachine(t)
+		m.write("/proc/driver/nvidia/version", tc.text)
+		require.Equal(t, tc.want, m.cudaEnv().driverVersion(""), tc.text)
+	}
+}
