@@ -68,6 +68,17 @@ func (m *fakeMachine) plugin(dir, variant string) {
 	m.write(filepath.Join(dir, "pjrt_c_api_cuda_plugin.version"), "jax-"+variant+"-pjrt==0.8.1 0123abcd\n")
 }
 
+// gpuWithDriver is a machine with the plugin of variant installed in pjrt
+// (on $PJRT_PLUGIN_LIBRARY_PATH), a GPU and the given driver ("": none).
+func (m *fakeMachine) gpuWithDriver(pjrt, variant, driver string) {
+	m.env[PluginPathEnvVar] = pjrt
+	m.plugin(pjrt, variant)
+	m.gpu()
+	if driver != "" {
+		m.driver(driver)
+	}
+}
+
 func (m *fakeMachine) gpu() {
 	m.file("/dev/nvidia0", 0, false)
 	m.file("/dev/nvidiactl", 0, false)
@@ -143,9 +154,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "GPU but no driver library",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
+				m.gpuWithDriver(pjrt, "cuda12", "")
 			},
 			problem: CUDADriverMissing,
 			want:    []string{"libcuda.so.1", "install the NVIDIA driver"},
@@ -153,10 +162,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "driver too old for CUDA 12",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("520.61.05")
+				m.gpuWithDriver(pjrt, "cuda12", "520.61.05")
 			},
 			problem: CUDADriverTooOld,
 			want:    []string{"driver 520.61.05 is older than 525.60.13", "CUDA 12", "jax-cuda12-pjrt==0.8.1", "upgrade the NVIDIA driver"},
@@ -164,10 +170,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "driver too old for CUDA 13, fine for CUDA 12",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda13")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda13", "550.54.15")
 			},
 			problem: CUDADriverTooOld,
 			want:    []string{"550.54.15 is older than 580.65.06", "scripts/install-pjrt.sh cuda12 /work/gosnn/pjrt --with-nvidia"},
@@ -175,10 +178,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "driver version from libcuda's file name",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("470.82.01")
+				m.gpuWithDriver(pjrt, "cuda12", "470.82.01")
 				require.NoError(m.t, os.Remove(filepath.Join(m.root, "/proc/driver/nvidia/version")))
 			},
 			problem: CUDADriverTooOld,
@@ -187,10 +187,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "runtime libraries missing",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda12", "550.54.15")
 			},
 			problem: CUDARuntimeMissing,
 			want: []string{"libcudart.so.12", "libcudnn.so.9", "libcublasLt.so.12", "ptxas", "nvidia-cudnn-cu12", "nvidia-cuda-nvcc-cu12",
@@ -199,10 +196,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "wheels installed, env file not sourced",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda12", "550.54.15")
 				m.runtime(pjrt+"/nvidia-cuda12", "cuda12")
 				m.write(pjrt+"/nvidia-cuda12.env", "export LD_LIBRARY_PATH=...\n")
 			},
@@ -212,10 +206,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "only cuDNN missing",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda12", "550.54.15")
 				m.runtime("/work/gosnn", "cuda12", "libcudnn.so.9") // ../nvidia beside pjrt/
 			},
 			problem: CUDARuntimeMissing,
@@ -224,10 +215,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "ready: wheels beside the plugin (RPATH)",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda12", "550.54.15")
 				m.runtime("/work/gosnn", "cuda12")
 			},
 			check: func(t *testing.T, r CUDAReport) {
