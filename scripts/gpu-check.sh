@@ -170,7 +170,7 @@ build_bins() {
 	for p in graph event train; do
 		go test -c -trimpath -ldflags='-s -w' -o "$dir/bin/$p.test" "./$p"
 	done
-	tar -cJf "$dir/gosnn-bins.tar.xz.tmp" -C "$dir/bin" .
+	XZ_OPT="${XZ_OPT:--T0}" tar -cJf "$dir/gosnn-bins.tar.xz.tmp" -C "$dir/bin" .
 	mv "$dir/gosnn-bins.tar.xz.tmp" "$dir/gosnn-bins.tar.xz"
 	if [ -f pjrt/pjrt_c_api_cpu_plugin.so ] && [ ! -f "$dir/pjrt_c_api_cpu_plugin.so.xz" ]; then
 		xz -T0 -6 -c pjrt/pjrt_c_api_cpu_plugin.so >"$dir/pjrt_c_api_cpu_plugin.so.xz.tmp"
