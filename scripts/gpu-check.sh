@@ -14,7 +14,7 @@
 # GPU machines: jax-cuda13 in python3, no Go, nothing fetched there):
 # --build-bins DIR, run where Go is, packs the gosnn binary and the test
 # binaries of graph, event and train (stripped, 66 MB) into
-# DIR/gosnn-bins.tar.xz and the installed CPU plugin into
+# DIR/gosnn-bins.tar.gz and the installed CPU plugin into
 # DIR/pjrt_c_api_cpu_plugin.so.xz (40 MB); there, --bin DIR unpacks them
 # instead of building and installing, --from-python python3
 # takes the CUDA plugin and NVIDIA libraries from that Python's jax instead
@@ -159,9 +159,9 @@ build() { # BIN
 }
 
 # build_bins DIR: gosnn and the test binaries for a machine without Go,
-# packed as DIR/gosnn-bins.tar.xz, and the installed CPU plugin as
-# DIR/pjrt_c_api_cpu_plugin.so.xz (what fits the 64 MiB a lent machine is
-# sent: 66 MB of binaries and the 259 MB plugin pack into about 60 MB).
+# packed as DIR/gosnn-bins.tar.gz (24 MB), and the installed CPU plugin as
+# DIR/pjrt_c_api_cpu_plugin.so.xz (40 MB; xz takes minutes): together they
+# fit the 64 MiB a lent machine is sent, with about 2 MB to spare.
 build_bins() {
 	cd "$repo"
 	local dir="$1" p
@@ -170,8 +170,8 @@ build_bins() {
 	for p in graph event train; do
 		go test -c -trimpath -ldflags='-s -w' -o "$dir/bin/$p.test" "./$p"
 	done
-	XZ_OPT="${XZ_OPT:--T0}" tar -cJf "$dir/gosnn-bins.tar.xz.tmp" -C "$dir/bin" .
-	mv "$dir/gosnn-bins.tar.xz.tmp" "$dir/gosnn-bins.tar.xz"
+	tar -czf "$dir/gosnn-bins.tar.gz.tmp" -C "$dir/bin" .
+	mv "$dir/gosnn-bins.tar.gz.tmp" "$dir/gosnn-bins.tar.gz"
 	if [ -f pjrt/pjrt_c_api_cpu_plugin.so ] && [ ! -f "$dir/pjrt_c_api_cpu_plugin.so.xz" ]; then
 		xz -T0 -6 -c pjrt/pjrt_c_api_cpu_plugin.so >"$dir/pjrt_c_api_cpu_plugin.so.xz.tmp"
 		mv "$dir/pjrt_c_api_cpu_plugin.so.xz.tmp" "$dir/pjrt_c_api_cpu_plugin.so.xz"
@@ -181,11 +181,11 @@ build_bins() {
 }
 
 # unpack_bins SRC DEST: the binaries of --bin (a folder of them, or one
-# holding gosnn-bins.tar.xz, or that archive) into DEST.
+# holding gosnn-bins.tar.gz, or that archive) into DEST.
 unpack_bins() {
 	local src="$1" dest="$2"
-	if [ -d "$src" ] && [ -f "$src/gosnn-bins.tar.xz" ]; then
-		src="$src/gosnn-bins.tar.xz"
+	if [ -d "$src" ] && [ -f "$src/gosnn-bins.tar.gz" ]; then
+		src="$src/gosnn-bins.tar.gz"
 	fi
 	if [ -f "$src" ]; then
 		python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$src" "$dest"
