@@ -172,6 +172,7 @@ build_bins() {
 	done
 	tar -czf "$dir/gosnn-bins.tar.gz.tmp" -C "$dir/bin" .
 	mv "$dir/gosnn-bins.tar.gz.tmp" "$dir/gosnn-bins.tar.gz"
+	rm -rf "${dir:?}/bin" # 66 MB: only the archive is to be sent
 	if [ -f pjrt/pjrt_c_api_cpu_plugin.so ] && [ ! -f "$dir/pjrt_c_api_cpu_plugin.so.xz" ]; then
 		xz -T0 -6 -c pjrt/pjrt_c_api_cpu_plugin.so >"$dir/pjrt_c_api_cpu_plugin.so.xz.tmp"
 		mv "$dir/pjrt_c_api_cpu_plugin.so.xz.tmp" "$dir/pjrt_c_api_cpu_plugin.so.xz"
