@@ -245,7 +245,9 @@ jaxsnn_run() { # OUT WHEELS CUDA VENV [PYTHON]
 		py="$5"
 		export PYTHONPATH="$venv/site${PYTHONPATH:+:$PYTHONPATH}"
 		if ! "$py" -c 'import jaxsnn' 2>/dev/null; then
-			"$py" -m pip install --quiet --no-deps --no-index --find-links "$wheels" --target "$venv/site" "jaxsnn==0.3.0"
+			# jaxsnn 0.3.0 needs jax, jaxlib, scipy, optax, matplotlib,
+			# networkx and tree-math; the lent machines lack tree-math only.
+			"$py" -m pip install --quiet --no-deps --no-index --find-links "$wheels" --target "$venv/site" "jaxsnn==0.3.0" tree-math
 		fi
 	elif ! "$py" -c 'import jaxsnn' 2>/dev/null; then
 		python3 -m venv "$venv"
@@ -544,7 +546,7 @@ if [ "$jaxsnn" = 1 ]; then
 	if [ "$dry_run" = 1 ] || [ $((deadline - SECONDS - reserve)) -ge 150 ]; then
 		step jaxsnn 600 bash "$self" --run-step jaxsnn_run "$out" "$wheels" "$cuda" "$out/../.gpu-check-jaxsnn-venv" "$jaxsnn_python"
 		if [ -n "$jaxsnn_python" ]; then
-			note "  = $jaxsnn_python -m pip install --no-deps --no-index --find-links $wheels --target <venv>/site jaxsnn==0.3.0 (beside its own CUDA jax);"
+			note "  = $jaxsnn_python -m pip install --no-deps --no-index --find-links $wheels --target <venv>/site jaxsnn==0.3.0 tree-math (beside its own CUDA jax);"
 		else
 			note "  = python3 -m venv; pip download --dest $wheels and pip install --no-index --find-links $wheels jaxsnn==0.3.0 jax[$cuda-local] matplotlib;"
 		fi
