@@ -160,6 +160,17 @@ func TestDiagnoseCUDA(t *testing.T) {
 			want:    []string{"libcuda.so.1", "install the NVIDIA driver"},
 		},
 		{
+			name: "driver library only in ldconfig's cache",
+			setup: func(m *fakeMachine) {
+				m.gpuWithDriver(pjrt, "cuda12", "")
+				m.write("/proc/driver/nvidia/version", "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar 5 2024\n")
+				m.file("/usr/local/nvidia/lib64/libcuda.so.1", 100, false)
+				m.write("/etc/ld.so.cache", "glibc-ld.so.cache1.1\x00libcuda.so.1\x00/usr/local/nvidia/lib64/libcuda.so.1\x00libc.so.6\x00/lib/libc.so.6\x00")
+			},
+			problem: CUDARuntimeMissing, // past the driver checks
+			want:    []string{"libcudnn.so.9"},
+		},
+		{
 			name: "driver too old for CUDA 12",
 			setup: func(m *fakeMachine) {
 				m.gpuWithDriver(pjrt, "cuda12", "520.61.05")
