@@ -132,16 +132,16 @@ func NewBackend(explicit string) (backends.Backend, BackendChoice, error) {
 		return nil, choice, err
 	}
 	var backend backends.Backend
-	err = quietStdout(func() error {
+	createErr := quietStdout(func() error {
 		return catchPanic(func() error {
 			var err error
 			backend, err = backends.NewWithConfig(choice.Config)
 			return err
 		})
 	})
-	if err = check(backend, err); err != nil {
-		if backend != nil {
-			backend.Finalize()
+	if err = check(backend, createErr); err != nil {
+		if createErr == nil && backend != nil {
+			backend.Finalize() // created, but refused by check (no device)
 		}
 		var cudaErr *CUDAError
 		if errors.As(err, &cudaErr) {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -340,7 +341,7 @@ func DiagnoseCUDA(env CUDAEnv, plugin string) (CUDAReport, error) {
 	}
 
 	libDirs := env.libraryDirs()
-	r.LibCUDA = env.findIn(libDirs, "libcuda.so.1")
+	r.LibCUDA = env.findLibrary(libDirs, "libcuda.so.1")
 	r.Driver = env.driverVersion(r.LibCUDA)
 	if r.LibCUDA == "" {
 		return r, cudaErrorf(CUDADriverMissing, "the NVIDIA driver library libcuda.so.1 is not in $LD_LIBRARY_PATH, /etc/ld.so.conf or the system library folders, so the plugin %s cannot load; "+
@@ -370,7 +371,7 @@ func DiagnoseCUDA(env CUDAEnv, plugin string) (CUDAReport, error) {
 	r.Libraries = map[string]string{}
 	var missing, wheels []string
 	for _, lib := range v.libraries {
-		if p := env.findIn(searched, lib[0]); p != "" {
+		if p := env.findLibrary(searched, lib[0]); p != "" {
 			r.Libraries[lib[0]] = p
 			continue
 		}
@@ -456,6 +457,47 @@ func (e CUDAEnv) lookPath(name string) string {
 		}
 	}
 	return ""
+}
+
+// findLibrary finds a library as the loader does for dlopen by soname: in
+// the folders (RPATH, $LD_LIBRARY_PATH, ld.so.conf, the defaults), else in
+// ldconfig's cache, which can hold folders that ld.so.conf does not list
+// (ldconfig run with extra folders, as container runtimes do).
+func (e CUDAEnv) findLibrary(dirs []string, soname string) string {
+	if p := e.findIn(dirs, soname); p != "" {
+		return p
+	}
+	for _, p := range e.ldCachePaths(soname) {
+		if e.isFile(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// ldCachePaths lists the paths /etc/ld.so.cache gives for soname. Both
+// cache formats keep NUL-terminated strings; an entry's path is the string
+// that ends in "/<soname>".
+func (e CUDAEnv) ldCachePaths(soname string) []string {
+	cache, err := os.ReadFile(e.real("/etc/ld.so.cache"))
+	if err != nil {
+		return nil
+	}
+	var paths []string
+	needle := []byte("/" + soname + "\x00")
+	for rest, off := cache, 0; ; {
+		i := bytes.Index(rest, needle)
+		if i < 0 {
+			return paths
+		}
+		end := off + i + len(needle) - 1
+		start := bytes.LastIndexByte(cache[:end], 0) + 1
+		if p := string(cache[start:end]); filepath.IsAbs(p) && !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+		off += i + len(needle)
+		rest = cache[off:]
+	}
 }
 
 // findIn returns the first folder's file of that name (a link counts).

@@ -68,6 +68,17 @@ func (m *fakeMachine) plugin(dir, variant string) {
 	m.write(filepath.Join(dir, "pjrt_c_api_cuda_plugin.version"), "jax-"+variant+"-pjrt==0.8.1 0123abcd\n")
 }
 
+// gpuWithDriver is a machine with the plugin of variant installed in pjrt
+// (on $PJRT_PLUGIN_LIBRARY_PATH), a GPU and the given driver ("": none).
+func (m *fakeMachine) gpuWithDriver(pjrt, variant, driver string) {
+	m.env[PluginPathEnvVar] = pjrt
+	m.plugin(pjrt, variant)
+	m.gpu()
+	if driver != "" {
+		m.driver(driver)
+	}
+}
+
 func (m *fakeMachine) gpu() {
 	m.file("/dev/nvidia0", 0, false)
 	m.file("/dev/nvidiactl", 0, false)
@@ -143,20 +154,26 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "GPU but no driver library",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
+				m.gpuWithDriver(pjrt, "cuda12", "")
 			},
 			problem: CUDADriverMissing,
 			want:    []string{"libcuda.so.1", "install the NVIDIA driver"},
 		},
 		{
+			name: "driver library only in ldconfig's cache",
+			setup: func(m *fakeMachine) {
+				m.gpuWithDriver(pjrt, "cuda12", "")
+				m.write("/proc/driver/nvidia/version", "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar 5 2024\n")
+				m.file("/usr/local/nvidia/lib64/libcuda.so.1", 100, false)
+				m.write("/etc/ld.so.cache", "glibc-ld.so.cache1.1\x00libcuda.so.1\x00/usr/local/nvidia/lib64/libcuda.so.1\x00libc.so.6\x00/lib/libc.so.6\x00")
+			},
+			problem: CUDARuntimeMissing, // past the driver checks
+			want:    []string{"libcudnn.so.9"},
+		},
+		{
 			name: "driver too old for CUDA 12",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("520.61.05")
+				m.gpuWithDriver(pjrt, "cuda12", "520.61.05")
 			},
 			problem: CUDADriverTooOld,
 			want:    []string{"driver 520.61.05 is older than 525.60.13", "CUDA 12", "jax-cuda12-pjrt==0.8.1", "upgrade the NVIDIA driver"},
@@ -164,10 +181,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "driver too old for CUDA 13, fine for CUDA 12",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda13")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda13", "550.54.15")
 			},
 			problem: CUDADriverTooOld,
 			want:    []string{"550.54.15 is older than 580.65.06", "scripts/install-pjrt.sh cuda12 /work/gosnn/pjrt --with-nvidia"},
@@ -175,10 +189,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "driver version from libcuda's file name",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("470.82.01")
+				m.gpuWithDriver(pjrt, "cuda12", "470.82.01")
 				require.NoError(m.t, os.Remove(filepath.Join(m.root, "/proc/driver/nvidia/version")))
 			},
 			problem: CUDADriverTooOld,
@@ -187,10 +198,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "runtime libraries missing",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda12", "550.54.15")
 			},
 			problem: CUDARuntimeMissing,
 			want: []string{"libcudart.so.12", "libcudnn.so.9", "libcublasLt.so.12", "ptxas", "nvidia-cudnn-cu12", "nvidia-cuda-nvcc-cu12",
@@ -199,10 +207,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "wheels installed, env file not sourced",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda12", "550.54.15")
 				m.runtime(pjrt+"/nvidia-cuda12", "cuda12")
 				m.write(pjrt+"/nvidia-cuda12.env", "export LD_LIBRARY_PATH=...\n")
 			},
@@ -212,10 +217,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "only cuDNN missing",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda12", "550.54.15")
 				m.runtime("/work/gosnn", "cuda12", "libcudnn.so.9") // ../nvidia beside pjrt/
 			},
 			problem: CUDARuntimeMissing,
@@ -224,10 +226,7 @@ func TestDiagnoseCUDA(t *testing.T) {
 		{
 			name: "ready: wheels beside the plugin (RPATH)",
 			setup: func(m *fakeMachine) {
-				m.env[PluginPathEnvVar] = pjrt
-				m.plugin(pjrt, "cuda12")
-				m.gpu()
-				m.driver("550.54.15")
+				m.gpuWithDriver(pjrt, "cuda12", "550.54.15")
 				m.runtime("/work/gosnn", "cuda12")
 			},
 			check: func(t *testing.T, r CUDAReport) {
@@ -433,4 +432,18 @@ func TestHostCUDA(t *testing.T) {
 		t.Logf("device %d: %s", i, b.DeviceDescription(backends.DeviceNum(i)))
 	}
 	require.Positive(t, b.NumDevices())
+}
+
+// TestDriverVersion reads both layouts of /proc/driver/nvidia/version.
+func TestDriverVersion(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.129.03  Thu Oct 19 18:56:32 UTC 2023\n", "535.129.03"},
+		{"NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.03  Release Build  (dvs-builder@U22)  Tue Oct 14 2025\n", "580.159.03"},
+		{"NVRM version: NVIDIA UNIX aarch64 Kernel Module  550.54\n", "550.54"},
+		{"garbage\n", ""},
+	} {
+		m := newFakeMachine(t)
+		m.write("/proc/driver/nvidia/version", tc.text)
+		require.Equal(t, tc.want, m.cudaEnv().driverVersion(""), tc.text)
+	}
 }

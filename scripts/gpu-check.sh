@@ -6,6 +6,22 @@
 #   bash scripts/gpu-check.sh [--dry-run] [--wheels DIR] [--out DIR]
 #                             [--budget SECONDS] [--cuda cuda12|cuda13]
 #                             [--batch-sizes LIST] [--no-jaxsnn] [--skip STEPS]
+#                             [--from-python PY] [--bin DIR] [--jaxsnn-python PY]
+#                             [--tar FILE]
+#   bash scripts/gpu-check.sh --build-bins DIR
+#
+# On a machine without PyPI or Go that has CUDA jax (this project's lent
+# GPU machines: jax-cuda13 in python3, no Go, nothing fetched there):
+# --build-bins DIR, run where Go is, packs the gosnn binary and the test
+# binaries of graph, event and train (stripped, 66 MB) into
+# DIR/gosnn-bins.tar.gz and the installed CPU plugin into
+# DIR/pjrt_c_api_cpu_plugin.so.xz (40 MB); there, --bin DIR unpacks them
+# instead of building and installing, --from-python python3
+# takes the CUDA plugin and NVIDIA libraries from that Python's jax instead
+# of PyPI, and --jaxsnn-python python3 runs jaxsnn (its wheel in --wheels,
+# installed with --no-deps beside the environment's own jax), and --tar
+# FILE packs the results folder into one .tar.gz (what such a machine can
+# send back).
 #
 # Steps (each under `timeout`, capped by what is left of the budget; a step
 # that fails is recorded and the next one runs; the summary always runs):
@@ -55,7 +71,7 @@ die() {
 # --run-step FN ARGS: the internal steps, run by `timeout` in a new bash.
 if [ "${1:-}" = --run-step ]; then
 	shift
-	mode=run-step
+	mode=internal
 else
 	mode=main
 fi
@@ -69,13 +85,23 @@ jaxsnn=1
 batch_sizes="64,1024,8192,256,4096,128,512,2048" # interleaved: a cut sweep still spans the range
 methods="ttfs,eventprop,eventprop-recurrent"
 skip=""
+from_python=""
+bins=""
+jaxsnn_python=""
+build_bins=""
+tar_to=""
 if [ "$mode" = main ]; then
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--dry-run) dry_run=1 ;;
-		--wheels | --out | --budget | --cuda | --batch-sizes | --skip)
+		--wheels | --out | --budget | --cuda | --batch-sizes | --skip | --from-python | --bin | --jaxsnn-python | --build-bins | --tar)
 			[ $# -ge 2 ] || die "$1 needs a value"
 			case "$1" in
+			--from-python) from_python="$2" ;;
+			--bin) bins="$(realpath -m "$2")" ;;
+			--jaxsnn-python) jaxsnn_python="$2" ;;
+			--build-bins) build_bins="$2" ;;
+			--tar) tar_to="$(realpath -m "$2")" ;;
 			--skip) skip="$2" ;;
 			--wheels) wheels="$2" ;;
 			--out) out="$2" ;;
@@ -132,19 +158,98 @@ build() { # BIN
 	go test -count=1 -run '^$' ./graph ./event ./train
 }
 
-devices() { # BIN OUT
+# build_bins DIR: gosnn and the test binaries for a machine without Go,
+# packed as DIR/gosnn-bins.tar.gz (24 MB), and the installed CPU plugin as
+# DIR/pjrt_c_api_cpu_plugin.so.xz (40 MB; xz takes minutes): together they
+# fit the 64 MiB a lent machine is sent, with about 2 MB to spare.
+build_bins() {
 	cd "$repo"
+	local dir="$1" p
+	mkdir -p "$dir/bin"
+	go build -trimpath -ldflags='-s -w' -o "$dir/bin/gosnn" ./cmd/gosnn
+	for p in graph event train; do
+		go test -c -trimpath -ldflags='-s -w' -o "$dir/bin/$p.test" "./$p"
+	done
+	tar -czf "$dir/gosnn-bins.tar.gz.tmp" -C "$dir/bin" .
+	mv "$dir/gosnn-bins.tar.gz.tmp" "$dir/gosnn-bins.tar.gz"
+	rm -rf "${dir:?}/bin" # 66 MB: only the archive is to be sent
+	if [ -f pjrt/pjrt_c_api_cpu_plugin.so ] && [ ! -f "$dir/pjrt_c_api_cpu_plugin.so.xz" ]; then
+		xz -T0 -6 -c pjrt/pjrt_c_api_cpu_plugin.so >"$dir/pjrt_c_api_cpu_plugin.so.xz.tmp"
+		mv "$dir/pjrt_c_api_cpu_plugin.so.xz.tmp" "$dir/pjrt_c_api_cpu_plugin.so.xz"
+		cp pjrt/pjrt_c_api_cpu_plugin.version "$dir/"
+	fi
+	ls -l "$dir"
+}
+
+# unpack_bins SRC DEST: the binaries of --bin (a folder of them, or one
+# holding gosnn-bins.tar.gz, or that archive) into DEST.
+unpack_bins() {
+	local src="$1" dest="$2"
+	if [ -d "$src" ] && [ -f "$src/gosnn-bins.tar.gz" ]; then
+		src="$src/gosnn-bins.tar.gz"
+	fi
+	if [ -f "$src" ]; then
+		python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$src" "$dest"
+	else
+		cp -p "$src"/gosnn "$src"/*.test "$dest/"
+	fi
+}
+
+# unpack_cpu SRC: the CPU plugin packed by build_bins into pjrt/.
+unpack_cpu() {
+	mkdir -p "$repo/pjrt"
+	python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"), 1 << 20)' \
+		"$1/pjrt_c_api_cpu_plugin.so.xz" "$repo/pjrt/pjrt_c_api_cpu_plugin.so.tmp"
+	mv "$repo/pjrt/pjrt_c_api_cpu_plugin.so.tmp" "$repo/pjrt/pjrt_c_api_cpu_plugin.so"
+	cp "$1/pjrt_c_api_cpu_plugin.version" "$repo/pjrt/"
+	ls -l "$repo/pjrt"
+}
+
+# gotest BINS REGEXP PKG...: go test -v of the packages, or their test
+# binaries from BINS (run in the package's folder, as go test does).
+gotest() {
+	local bins="$1" run="$2" p rc=0
+	shift 2
+	cd "$repo"
+	if [ -z "$bins" ]; then
+		go test -count=1 -v -run "$run" "$@"
+		return
+	fi
+	for p in "$@"; do
+		p="${p#./}"
+		echo "== $bins/$p.test -test.run '$run'"
+		(cd "$repo/$p" && "$bins/$p.test" -test.count=1 -test.v -test.run "$run") || rc=$?
+	done
+	return "$rc"
+}
+
+devices() { # BIN OUT BINS
 	{
 		nvidia-smi -L 2>&1 || echo "nvidia-smi: not available"
 		echo "gosnn backends: $("$1" backends | paste -sd' ' -)"
-		GOSNN_XLA_BACKEND="xla:cuda" go test -count=1 -v -run 'TestHostCUDA' ./graph
+		GOSNN_XLA_BACKEND="xla:cuda" gotest "$3" 'TestHostCUDA' ./graph
 	} 2>&1 | tee "$2/devices.txt"
 }
 
-jaxsnn_run() { # OUT WHEELS CUDA VENV
+agree() { # BINS
+	GOSNN_XLA_BACKEND="xla:cuda" gotest "$1" \
+		'TestMaterialize|TestXLAMatchesPureGo|TestBackendsAgreeOnTraining|TestDataParallelMatchesOneDevice|TestHostCUDA' \
+		./graph ./event ./train
+}
+
+jaxsnn_run() { # OUT WHEELS CUDA VENV [PYTHON]
 	local out="$1" wheels="$2" cuda="$3" venv="$4" py
 	py="$venv/bin/python"
-	if ! "$py" -c 'import jaxsnn' 2>/dev/null; then
+	if [ -n "${5:-}" ]; then
+		# A Python that has CUDA jax: only jaxsnn itself is added, beside it.
+		py="$5"
+		export PYTHONPATH="$venv/site${PYTHONPATH:+:$PYTHONPATH}"
+		if ! "$py" -c 'import jaxsnn' 2>/dev/null; then
+			# jaxsnn 0.3.0 needs jax, jaxlib, scipy, optax, matplotlib,
+			# networkx and tree-math; the lent machines lack tree-math only.
+			"$py" -m pip install --quiet --no-deps --no-index --find-links "$wheels" --target "$venv/site" "jaxsnn==0.3.0" tree-math
+		fi
+	elif ! "$py" -c 'import jaxsnn' 2>/dev/null; then
 		python3 -m venv "$venv"
 		# jax[cudaNN-local] takes CUDA from $LD_LIBRARY_PATH, where the NVIDIA
 		# wheels of install-pjrt.sh --with-nvidia already are.
@@ -264,11 +369,11 @@ print("wrote", os.path.join(out, "throughput.png"))
 PY
 }
 
-if [ "$mode" = run-step ]; then
+if [ "$mode" = internal ]; then
 	fn="$1"
 	shift
 	case "$fn" in
-	machine_info | build | devices | jaxsnn_run | summarize) "$fn" "$@" ;;
+	machine_info | build | build_bins | unpack_cpu | devices | agree | jaxsnn_run | summarize) "$fn" "$@" ;;
 	*) die "unknown step function '$fn'" ;;
 	esac
 	exit
@@ -277,6 +382,10 @@ fi
 # ---- the plan ----
 
 cd "$repo"
+if [ -n "$build_bins" ]; then
+	build_bins "$build_bins"
+	exit
+fi
 export GOMLX_NO_AUTO_INSTALL=1
 export PJRT_PLUGIN_LIBRARY_PATH="$repo/pjrt"
 deadline=$((SECONDS + budget))
@@ -286,6 +395,7 @@ bin_dir=""
 if [ "$dry_run" = 1 ]; then
 	echo "gpu-check --dry-run: budget ${budget}s, results in $out, wheels in $wheels; nothing is run"
 	echo "export GOMLX_NO_AUTO_INSTALL=1 PJRT_PLUGIN_LIBRARY_PATH=$PJRT_PLUGIN_LIBRARY_PATH"
+	bin_dir="<tmp>"
 	bin="<tmp>/gosnn"
 else
 	mkdir -p "$out/logs" "$wheels"
@@ -354,8 +464,18 @@ note() {
 
 step machine 20 bash "$self" --run-step machine_info "$out"
 note "  = uname, nproc, free, df, /proc/driver/nvidia/version, ls /dev/nvidia*, nvidia-smi, go version, python3 --version > machine.txt"
-step install-cpu 90 bash scripts/install-pjrt.sh cpu pjrt --wheels "$wheels"
-step install-cuda 300 bash scripts/install-pjrt.sh "$cuda" pjrt --with-nvidia --wheels "$wheels"
+bin_src="$bins"
+if [ -n "$bin_src" ] && [ -f "$bin_src/pjrt_c_api_cpu_plugin.so.xz" ]; then
+	step install-cpu 90 bash "$self" --run-step unpack_cpu "$bin_src"
+	note "  = $bin_src/pjrt_c_api_cpu_plugin.so.xz (from --build-bins) -> pjrt/pjrt_c_api_cpu_plugin.so"
+else
+	step install-cpu 90 bash scripts/install-pjrt.sh cpu pjrt --wheels "$wheels"
+fi
+if [ -n "$from_python" ]; then
+	step install-cuda 120 bash scripts/install-pjrt.sh "$cuda" pjrt --from-python "$from_python"
+else
+	step install-cuda 300 bash scripts/install-pjrt.sh "$cuda" pjrt --with-nvidia --wheels "$wheels"
+fi
 envfile="pjrt/nvidia-$cuda.env"
 note "source $envfile   (LD_LIBRARY_PATH, PATH and XLA_FLAGS of the NVIDIA wheels, for every later step)"
 if [ "$dry_run" = 0 ]; then
@@ -367,14 +487,27 @@ if [ "$dry_run" = 0 ]; then
 	ls -l "$wheels" >>"$out/wheels-size.txt" 2>&1 || true
 fi
 note "du -sh $wheels > wheels-size.txt"
-step build 240 bash "$self" --run-step build "$bin"
-note "  = go build -o $bin ./cmd/gosnn && go test -count=1 -run '^\$' ./graph ./event ./train"
-step devices 60 bash "$self" --run-step devices "$bin" "$out"
-note "  = nvidia-smi -L; $bin backends; GOSNN_XLA_BACKEND=xla:cuda go test -v -run TestHostCUDA ./graph > devices.txt"
+if [ -n "$bins" ]; then
+	[ -e "$bin_src" ] || die "--bin $bins does not exist"
+	if [ "$dry_run" = 0 ]; then
+		unpack_bins "$bin_src" "$bin_dir"
+	fi
+	bins="$bin_dir"
+	bin="$bins/gosnn"
+	note "(--bin: $bin_src unpacked: $bin and {graph,event,train}.test instead of the build step)"
+else
+	step build 240 bash "$self" --run-step build "$bin"
+	note "  = go build -o $bin ./cmd/gosnn && go test -count=1 -run '^\$' ./graph ./event ./train"
+fi
+gotest_how="go test -v -run"
+if [ -n "$bins" ]; then
+	gotest_how="$bins/<pkg>.test -test.v -test.run"
+fi
+step devices 60 bash "$self" --run-step devices "$bin" "$out" "$bins"
+note "  = nvidia-smi -L; $bin backends; GOSNN_XLA_BACKEND=xla:cuda $gotest_how TestHostCUDA (graph) > devices.txt"
 step smoke 120 "$bin" train yinyang --backend xla:cuda --epochs 2 --out "$out/train"
-step agree 240 env GOSNN_XLA_BACKEND=xla:cuda go test -count=1 -v \
-	-run 'TestMaterialize|TestXLAMatchesPureGo|TestBackendsAgreeOnTraining|TestDataParallelMatchesOneDevice|TestHostCUDA' \
-	./graph ./event ./train
+step agree 240 bash "$self" --run-step agree "$bins"
+note "  = GOSNN_XLA_BACKEND=xla:cuda $gotest_how 'TestMaterialize|TestXLAMatchesPureGo|TestBackendsAgreeOnTraining|TestDataParallelMatchesOneDevice|TestHostCUDA' (graph, event, train)"
 step bench 150 "$bin" bench --backends xla:cuda,xla:cpu --methods "$methods" --epochs 3 --quiet --out "$out/bench"
 IFS=, read -r -a sizes <<<"$batch_sizes"
 for b in "${sizes[@]}"; do
@@ -411,8 +544,12 @@ done
 if [ "$jaxsnn" = 1 ]; then
 	note "only when >= 150 s of the budget are left:"
 	if [ "$dry_run" = 1 ] || [ $((deadline - SECONDS - reserve)) -ge 150 ]; then
-		step jaxsnn 600 bash "$self" --run-step jaxsnn_run "$out" "$wheels" "$cuda" "$out/../.gpu-check-jaxsnn-venv"
-		note "  = python3 -m venv; pip download --dest $wheels and pip install --no-index --find-links $wheels jaxsnn==0.3.0 jax[$cuda-local] matplotlib;"
+		step jaxsnn 600 bash "$self" --run-step jaxsnn_run "$out" "$wheels" "$cuda" "$out/../.gpu-check-jaxsnn-venv" "$jaxsnn_python"
+		if [ -n "$jaxsnn_python" ]; then
+			note "  = $jaxsnn_python -m pip install --no-deps --no-index --find-links $wheels --target <venv>/site jaxsnn==0.3.0 tree-math (beside its own CUDA jax);"
+		else
+			note "  = python3 -m venv; pip download --dest $wheels and pip install --no-index --find-links $wheels jaxsnn==0.3.0 jax[$cuda-local] matplotlib;"
+		fi
 		note "    python -m jaxsnn.examples.{event.yinyang_analytical,event.yinyang_layered_event_prop,event.yinyang_recurrent_event_prop,discrete.yinyang}"
 		note "    --epochs 1 and 3 --seed 0, each a timed whole process > jaxsnn/processes.tsv, jaxsnn/*.log"
 	else
@@ -421,6 +558,12 @@ if [ "$jaxsnn" = 1 ]; then
 fi
 step summary 30 bash "$self" --run-step summarize "$out"
 note "  = every bench.json -> summary.json, summary.md (best batch size per method and backend, xla:cuda/xla:cpu ratios), throughput.png"
+if [ -n "$tar_to" ]; then
+	note "tar -czf $tar_to -C $(dirname "$out") $(basename "$out")   (--tar: the results folder as one file)"
+	if [ "$dry_run" = 0 ]; then
+		tar -czf "$tar_to" -C "$(dirname "$out")" "$(basename "$out")"
+	fi
+fi
 if [ "$dry_run" = 0 ]; then
-	echo "gpu-check: done in ${SECONDS}s; results in $out ($(du -sh "$out" | cut -f1))"
+	echo "gpu-check: done in ${SECONDS}s; results in $out ($(du -sh "$out" | cut -f1))${tar_to:+, packed as $tar_to}"
 fi

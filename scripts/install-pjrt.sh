@@ -12,6 +12,14 @@
 #   ... [--wheels WHEELDIR]   keep the downloaded wheels in WHEELDIR and use
 #       the ones already there without asking PyPI (a second machine or run
 #       installs offline from a copied WHEELDIR)
+#
+#   scripts/install-pjrt.sh cuda13 [DIR] --from-python [PYTHON]
+#       no download: copies the CUDA plugin of a Python environment that
+#       has jax's (pip install "jax[cuda13]"; PYTHON defaults to python3)
+#       and writes DIR/nvidia-cuda13.env for the NVIDIA libraries of that
+#       environment's site-packages/nvidia (for machines without PyPI that
+#       come with CUDA jax). The version file records jax-cuda13-pjrt==<its
+#       version>.
 #   export PJRT_PLUGIN_LIBRARY_PATH=$PWD/pjrt
 #   source pjrt/nvidia-cuda12.env       (only with --with-nvidia, see below)
 #   go run ./cmd/gosnn train yinyang --backend xla:cuda
@@ -58,6 +66,7 @@ set -euo pipefail
 
 with_nvidia=0
 wheels=""
+from_python=""
 args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -71,6 +80,13 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	--wheels=*) wheels="${1#--wheels=}" ;;
+	--from-python)
+		from_python=python3
+		if [ $# -ge 2 ] && [[ "$2" != -* ]] && ! [[ "$2" =~ ^(cpu|cuda12|cuda13)$ ]] && command -v "$2" >/dev/null 2>&1; then
+			from_python="$2"
+			shift
+		fi
+		;;
 	*) args+=("$1") ;;
 	esac
 	shift
@@ -99,6 +115,76 @@ esac
 if [ "$with_nvidia" = 1 ] && [ "$name" != cuda ]; then
 	echo "install-pjrt: --with-nvidia only applies to cuda12 and cuda13" >&2
 	exit 2
+fi
+if [ -n "$from_python" ]; then
+	if [ "$name" != cuda ] || [ "$with_nvidia" = 1 ] || [ -n "$wheels" ]; then
+		echo "install-pjrt: --from-python applies to cuda12 and cuda13, without --with-nvidia and --wheels" >&2
+		exit 2
+	fi
+	# Where the Python environment keeps jax's plugin, NVIDIA's libraries and
+	# ptxas (site-packages/nvidia/<pkg>/lib, nvidia/cu13 for CUDA 13).
+	if ! found="$("$from_python" - "$plugin" <<'PY'
+import glob, importlib.metadata, importlib.util, os, shutil, sys
+variant = sys.argv[1]
+try:
+    spec = importlib.util.find_spec(f"jax_plugins.xla_{variant}")
+except ImportError:
+    spec = None
+if spec is None or not spec.submodule_search_locations:
+    sys.exit(f"no module jax_plugins.xla_{variant}: pip install 'jax[{variant}]' in this environment")
+pdir = list(spec.submodule_search_locations)[0]
+so = os.path.join(pdir, "xla_cuda_plugin.so")
+if not os.path.isfile(so):
+    sys.exit(f"{so} does not exist")
+version = importlib.metadata.version(f"jax-{variant}-pjrt")
+site = os.path.dirname(os.path.dirname(pdir))
+libs = sorted(d for d in glob.glob(os.path.join(site, "nvidia", "*", "lib")) if os.path.isdir(d))
+ptxas = next((p for p in [os.path.join(site, "nvidia", "cuda_nvcc", "bin", "ptxas"),
+                          os.path.join(site, "nvidia", "cu13", "bin", "ptxas"),
+                          shutil.which("ptxas") or "", "/usr/local/cuda/bin/ptxas"] if p and os.path.isfile(p)), "")
+print(so)
+print(f"jax-{variant}-pjrt=={version}")
+print(":".join(libs))
+print(ptxas)
+PY
+	)"; then
+		echo "install-pjrt: $from_python has no usable jax CUDA plugin (see above)" >&2
+		exit 1
+	fi
+	mapfile -t f <<<"$found"
+	src_so="${f[0]}" spec="${f[1]}" libs="${f[2]:-}" ptxas="${f[3]:-}"
+	so="$dest/pjrt_c_api_cuda_plugin.so"
+	version_file="$dest/pjrt_c_api_cuda_plugin.version"
+	envfile="$dest/nvidia-$plugin.env"
+	mkdir -p "$dest"
+	if [ -f "$so" ] && [ -f "$version_file" ] && cmp -s "$src_so" "$so" &&
+		[ "$(cat "$version_file")" = "$spec $(sha256sum "$so" | cut -d' ' -f1)" ]; then
+		echo "up to date: $so ($spec from $src_so)"
+	else
+		cp "$src_so" "$so.tmp"
+		mv "$so.tmp" "$so"
+		echo "$spec $(sha256sum "$so" | cut -d' ' -f1)" >"$version_file.tmp"
+		mv "$version_file.tmp" "$version_file"
+		echo "installed $so ($spec, copied from $src_so)"
+	fi
+	{
+		echo "# written by scripts/install-pjrt.sh $plugin --from-python $from_python ($spec)"
+		if [ -n "$libs" ]; then
+			echo "export LD_LIBRARY_PATH=\"$libs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
+		fi
+		if [ -n "$ptxas" ]; then
+			root="$(dirname "$(dirname "$ptxas")")"
+			if [ -d "$root/nvvm/libdevice" ]; then
+				echo "export XLA_FLAGS=\"--xla_gpu_cuda_data_dir=$root\${XLA_FLAGS:+ \$XLA_FLAGS}\""
+			fi
+			echo "export PATH=\"$(dirname "$ptxas"):\$PATH\""
+		fi
+	} >"$envfile.tmp"
+	mv "$envfile.tmp" "$envfile"
+	echo "NVIDIA libraries: ${libs:-none in that environment}; ptxas: ${ptxas:-not found}"
+	echo "before running: source $envfile"
+	echo "use it with: export PJRT_PLUGIN_LIBRARY_PATH=$(cd "$dest" && pwd)"
+	exit 0
 fi
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "install-pjrt: python3 not found (needed for pip download of $wheel_spec)" >&2

@@ -127,3 +127,78 @@ func TestShellcheck(t *testing.T) {
 	out, err := exec.Command("shellcheck", scripts...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 }
+
+// TestGPUCheckDryRunOffline: the plan for a lent machine without PyPI or Go
+// (--bin from --build-bins, the CUDA plugin from python3's jax).
+func TestGPUCheckDryRunOffline(t *testing.T) {
+	bins := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bins, "pjrt_c_api_cpu_plugin.so.xz"), []byte("x"), 0o644))
+	out, err := bash(t, "gpu-check.sh", "--dry-run", "--bin", bins, "--from-python", "python3", "--cuda", "cuda13", "--jaxsnn-python", "python3",
+		"--out", "/tmp/r/gpu-check", "--tar", "/tmp/r.tgz")
+	require.NoError(t, err, out)
+	for _, want := range []string{
+		"unpack_cpu " + bins, "pjrt_c_api_cpu_plugin.so.xz (from --build-bins)",
+		"scripts/install-pjrt.sh cuda13 pjrt --from-python python3",
+		"(--bin: " + bins + " unpacked",
+		"<tmp>/<pkg>.test -test.v -test.run TestHostCUDA", "--target <venv>/site jaxsnn==0.3.0",
+		"tar -czf /tmp/r.tgz -C /tmp/r gpu-check",
+	} {
+		require.Contains(t, out, want)
+	}
+	require.NotRegexp(t, `(?m)^\s*\d+\. build `, out, "no build step with --bin")
+	require.NotContains(t, out, "--with-nvidia")
+
+	_, err = bash(t, "gpu-check.sh", "--dry-run", "--bin", filepath.Join(bins, "missing"))
+	require.Error(t, err)
+}
+
+// TestInstallPJRTFromPython: install-pjrt.sh cuda13 --from-python copies
+// the plugin of a (fake) Python environment with CUDA jax and writes the
+// env file for its NVIDIA libraries and ptxas, without any download.
+func TestInstallPJRTFromPython(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3")
+	}
+	site := t.TempDir()
+	for _, d := range []string{"jax_plugins/xla_cuda13", "jax_cuda13_pjrt-0.11.2.dist-info", "nvidia/cu13/lib", "nvidia/cudnn/lib",
+		"nvidia/cu13/bin", "nvidia/cu13/nvvm/libdevice"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(site, d), 0o755))
+	}
+	plugin := make([]byte, 2<<20)
+	for i := range plugin {
+		plugin[i] = byte(i * 7)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(site, "jax_plugins/xla_cuda13/xla_cuda_plugin.so"), plugin, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(site, "jax_cuda13_pjrt-0.11.2.dist-info/METADATA"),
+		[]byte("Metadata-Version: 2.1\nName: jax-cuda13-pjrt\nVersion: 0.11.2\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(site, "nvidia/cu13/bin/ptxas"), nil, 0o755))
+	dest := filepath.Join(t.TempDir(), "pjrt")
+
+	run := func() string {
+		cmd := exec.Command("bash", "install-pjrt.sh", "cuda13", dest, "--from-python", "python3")
+		cmd.Env = append(os.Environ(), "PYTHONPATH="+site, "PIP_INDEX_URL=http://127.0.0.1:9/none")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	require.Contains(t, run(), "installed "+dest+"/pjrt_c_api_cuda_plugin.so (jax-cuda13-pjrt==0.11.2")
+	got, err := os.ReadFile(filepath.Join(dest, "pjrt_c_api_cuda_plugin.so"))
+	require.NoError(t, err)
+	require.Equal(t, plugin, got)
+	version, err := os.ReadFile(filepath.Join(dest, "pjrt_c_api_cuda_plugin.version"))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(version), "jax-cuda13-pjrt==0.11.2 "), "%s", version)
+	env, err := os.ReadFile(filepath.Join(dest, "nvidia-cuda13.env"))
+	require.NoError(t, err)
+	require.Contains(t, string(env), `export LD_LIBRARY_PATH="`+site+"/nvidia/cu13/lib:"+site+"/nvidia/cudnn/lib")
+	require.Contains(t, string(env), "--xla_gpu_cuda_data_dir="+site+"/nvidia/cu13")
+	require.Contains(t, string(env), `export PATH="`+site+"/nvidia/cu13/bin:")
+	require.Contains(t, run(), "up to date: "+dest+"/pjrt_c_api_cuda_plugin.so")
+
+	// Without jax's plugin in the environment: one clear error.
+	cmd := exec.Command("bash", "install-pjrt.sh", "cuda12", dest, "--from-python", "python3")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+site)
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "no module jax_plugins.xla_cuda12")
+}
