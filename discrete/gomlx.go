@@ -2,6 +2,7 @@ package discrete
 
 import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/layers"
 )
@@ -100,28 +101,66 @@ func (d *Dense) Step(ctx *context.Context, state State, x *Node) (State, *Node) 
 	return sparseState{overflow: Add(state.(sparseState).overflow, overflow)}, out
 }
 
-// Conv2D is GoMLX's convolution over [batch, height, width, channels] with
+// Conv2D is a 2D convolution of [batch, height, width, channels] with
 // the given output channels, square kernel and stride, no padding, with
-// bias (equinox's nn.Conv2d defaults, as in snnax's README network).
+// bias (equinox's nn.Conv2d defaults, as in snnax's README network): the
+// kernel×kernel patches are gathered and projected by GoMLX's layers.Dense
+// (variables "dense/weights" [kernel·kernel·channels, out] and
+// "dense/biases"). GoMLX's own layers.Convolution is not used because its
+// gradient needs Reverse, which the pure-Go backend lacks; on XLA it may be
+// used through NewFunc.
 func Conv2D(channels, kernel, stride int) *Func {
 	return NewFunc("conv", func(ctx *context.Context, x *Node) *Node {
-		return layers.Convolution(ctx, x).Channels(channels).KernelSize(kernel).Strides(stride).Done()
+		return layers.Dense(ctx, convPatches(x, kernel, stride), true, channels)
 	})
 }
 
-// MaxPool2D takes the maximum over windows of window×window pixels, with
-// stride window, of [batch, height, width, channels].
+// convPatches returns the patches [batch, h', w', k·k·c] of x
+// [batch, h, w, c] for kernel k and stride s (h' = (h-k)/s + 1), by one
+// Gather (its gradient, a scatter-add, exists on every backend).
+func convPatches(x *Node, k, stride int) *Node {
+	dims := x.Shape().Dimensions
+	if x.Rank() != 4 || k < 1 || stride < 1 || dims[1] < k || dims[2] < k {
+		panicf("conv2d: need [batch, height, width, channels] of at least the kernel %d (stride %d), got %s", k, stride, x.Shape())
+	}
+	ho, wo := (dims[1]-k)/stride+1, (dims[2]-k)/stride+1
+	idx := make([]int32, 0, ho*wo*k*k*2)
+	for r := range ho {
+		for c := range wo {
+			for i := range k {
+				for j := range k {
+					idx = append(idx, int32(r*stride+i), int32(c*stride+j))
+				}
+			}
+		}
+	}
+	indices := Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, ho, wo, k, k, 2))
+	p := Gather(TransposeAllAxes(x, 1, 2, 0, 3), indices) // [h', w', k, k, batch, c]
+	p = TransposeAllAxes(p, 4, 0, 1, 2, 3, 5)
+	return Reshape(p, dims[0], ho, wo, k*k*dims[3])
+}
+
+// MaxPool2D takes the maximum over non-overlapping windows of
+// window×window pixels of [batch, height, width, channels] (height and
+// width multiples of window). It reshapes and reduces instead of calling
+// GoMLX's MaxPool, whose gradient (SelectAndScatterMax) the pure-Go
+// backend does not implement.
 func MaxPool2D(window int) *Func {
-	return NewFunc("max_pool", func(_ *context.Context, x *Node) *Node {
-		return MaxPool(x).Window(window).Strides(window).Done()
-	})
+	return NewFunc("max_pool", func(_ *context.Context, x *Node) *Node { return ReduceMax(poolWindows(x, window), 2, 4) })
 }
 
-// MeanPool2D averages over windows of window×window pixels, stride window.
+// MeanPool2D averages over non-overlapping windows, as MaxPool2D.
 func MeanPool2D(window int) *Func {
-	return NewFunc("mean_pool", func(_ *context.Context, x *Node) *Node {
-		return MeanPool(x).Window(window).Strides(window).Done()
-	})
+	return NewFunc("mean_pool", func(_ *context.Context, x *Node) *Node { return ReduceMean(poolWindows(x, window), 2, 4) })
+}
+
+// poolWindows reshapes [batch, h, w, c] to [batch, h/k, k, w/k, k, c].
+func poolWindows(x *Node, k int) *Node {
+	dims := x.Shape().Dimensions
+	if x.Rank() != 4 || k < 1 || dims[1]%k != 0 || dims[2]%k != 0 {
+		panicf("pooling: need [batch, height, width, channels] with height and width multiples of the window %d, got %s", k, x.Shape())
+	}
+	return Reshape(x, dims[0], dims[1]/k, k, dims[2]/k, k, dims[3])
 }
 
 // Flatten reshapes [batch, ...] to [batch, features] (snnax's flatten).
