@@ -72,5 +72,11 @@ func TestRecurrentNeedsRank2(t *testing.T) {
 	g := NewGraph(testBackend(t), "rank")
 	x := Parameter(g, "x", shapes.Make(dtypes.Float32, 2, 3, 4, 5))
 	err := panicError(func() { NewSequential(NewLIF().WithRecurrent(0, 0.1).Done()).Run(context.New(), x) })
-	require.ErrorContains(t, err, "recurrent LIF layer: input must be [batch, neurons], got (Float32)[2 4 5]")
+	require.ErrorContains(t, err, `layer "0_lif", reading the input of shape (Float32)[2 4 5]: `+
+		"recurrent LIF layer: input must be [batch, neurons], got (Float32)[2 4 5]")
+	// A shape mismatch inside a GoMLX layer names both layers.
+	err = panicError(func() {
+		NewSequential(Flatten(), NewLIF().Done(), MaxPool2D(2)).Run(context.New(), x)
+	})
+	require.ErrorContains(t, err, `layer "2_max_pool", reading layer "1_lif" of shape (Float32)[2 20]: pooling: need [batch, height, width, channels]`)
 }
