@@ -8,12 +8,14 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/stretchr/testify/require"
+
+	snngraph "github.com/gosnn/gosnn/graph"
 )
 
 // BenchmarkSparseVsDense times one propagation step of spikes through a
-// 1000 -> 1000 projection at batch 64, dense (MatMul) against sparse
-// (SparseMatMul with a capacity of the largest spike count of the batch, so
-// nothing overflows), forward alone and forward plus the gradients for the
+// 1000 -> 1000 projection at batch 64: dense with GoMLX's MatMul, dense
+// with graph.MatMulFastGrad, and sparse (SparseMatMul with a capacity of
+// the largest spike count of the batch, so nothing overflows), forward alone and forward plus the gradients for the
 // weights and, through a SuperSpike surrogate, the membrane. The backend is
 // the default ($GOMLX_BACKEND).
 //
@@ -42,7 +44,7 @@ func BenchmarkSparseVsDense(b *testing.B) {
 			k = max(k, count)
 		}
 		vT := tensors.FromFlatDataAndDimensions(v, batch, nIn)
-		for _, path := range []string{"dense", "sparse"} {
+		for _, path := range []string{"dense", "dense-fastgrad", "sparse"} {
 			for _, grad := range []bool{false, true} {
 				mode := "forward"
 				if grad {
@@ -52,9 +54,12 @@ func BenchmarkSparseVsDense(b *testing.B) {
 					exec, err := NewExec(backend, func(v, w *Node) []*Node {
 						s := DefaultSurrogate().Spike(v)
 						var out *Node
-						if path == "dense" {
+						switch path {
+						case "dense":
 							out = MatMul(s, w)
-						} else {
+						case "dense-fastgrad":
+							out = snngraph.MatMulFastGrad(s, w)
+						default:
 							out, _ = SparseMatMul(s, w, k)
 						}
 						if !grad {

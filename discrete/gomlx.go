@@ -1,10 +1,16 @@
 package discrete
 
 import (
+	"slices"
+
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/layers"
+
+	snngraph "github.com/gosnn/gosnn/graph"
 )
 
 // Func is a stateless layer: any GoMLX function of one input, applied
@@ -28,9 +34,13 @@ func (f *Func) Init(*context.Context, *Node) State { return nil }
 // Step implements Layer.
 func (f *Func) Step(ctx *context.Context, _ State, x *Node) (State, *Node) { return nil, f.fn(ctx, x) }
 
-// Dense is GoMLX's layers.Dense with n outputs (variables "dense/weights"
-// [inputs, n] and, with a bias, "dense/biases"), weights N(mean, std²)
-// when WithInit is set and GoMLX's default initializer otherwise.
+// Dense is a dense projection to n outputs over the last axis, with the
+// variables of GoMLX's layers.Dense ("dense/weights" [inputs, n] and, with
+// a bias, "dense/biases" [n], zero-initialised), weights N(mean, std²)
+// when WithInit is set and the context's initializer otherwise. It
+// multiplies with graph.MatMulFastGrad rather than calling layers.Dense,
+// whose dot gradient is 10-30x slower (see MatMulFastGrad); GoMLX's weight
+// regularizers are not applied.
 type Dense struct {
 	n             int
 	bias, init    bool
@@ -92,26 +102,41 @@ func (d *Dense) Step(ctx *context.Context, state State, x *Node) (State, *Node) 
 	if d.init {
 		ctx = ctx.WithInitializer(normalInit(ctx, d.mean, d.std))
 	}
-	if d.sparseK <= 0 {
-		return nil, layers.Dense(ctx, x, d.bias, d.n)
-	}
-	// The same variable as layers.Dense's, so both paths load one checkpoint.
+	// The same variable for both paths, so they load one checkpoint.
 	w := ctx.In("dense").VariableWithShape("weights", weightShape(x, d.n)).ValueGraph(x.Graph())
+	if d.sparseK <= 0 {
+		return nil, denseProduct(ctx, x, w, d.bias)
+	}
 	out, overflow := sparseMatMul(x, w, d.sparseK, d.inputGradient)
 	return sparseState{overflow: Add(state.(sparseState).overflow, overflow)}, out
+}
+
+// denseProduct is x·w over x's last axis, plus the bias variable.
+func denseProduct(ctx *context.Context, x, w *Node, bias bool) *Node {
+	dims := slices.Clone(x.Shape().Dimensions)
+	n := w.Shape().Dim(1)
+	out := snngraph.MatMulFastGrad(Reshape(x, -1, dims[len(dims)-1]), w)
+	if bias {
+		b := ctx.In("dense").WithInitializer(initializers.Zero).
+			VariableWithShape("biases", shapes.Make(x.DType(), n)).ValueGraph(x.Graph())
+		out = Add(out, InsertAxes(b, 0))
+	}
+	dims[len(dims)-1] = n
+	return Reshape(out, dims...)
 }
 
 // Conv2D is a 2D convolution of [batch, height, width, channels] with
 // the given output channels, square kernel and stride, no padding, with
 // bias (equinox's nn.Conv2d defaults, as in snnax's README network): the
-// kernel×kernel patches are gathered and projected by GoMLX's layers.Dense
-// (variables "dense/weights" [kernel·kernel·channels, out] and
-// "dense/biases"). GoMLX's own layers.Convolution is not used because its
+// kernel×kernel patches are gathered and projected as by Dense (variables
+// "dense/weights" [kernel·kernel·channels, out] and "dense/biases"). GoMLX's own layers.Convolution is not used because its
 // gradient needs Reverse, which the pure-Go backend lacks; on XLA it may be
 // used through NewFunc.
 func Conv2D(channels, kernel, stride int) *Func {
 	return NewFunc("conv", func(ctx *context.Context, x *Node) *Node {
-		return layers.Dense(ctx, convPatches(x, kernel, stride), true, channels)
+		w := ctx.In("dense").VariableWithShape("weights", shapes.Make(x.DType(), kernel*kernel*x.Shape().Dim(3), channels)).
+			ValueGraph(x.Graph())
+		return denseProduct(ctx, convPatches(x, kernel, stride), w, true)
 	})
 }
 

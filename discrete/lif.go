@@ -6,6 +6,8 @@ import (
 	"math"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+
+	snngraph "github.com/gosnn/gosnn/graph"
 )
 
 // Decays are the per-step decay factors of the Euler-discretised LIF and LI
@@ -118,7 +120,7 @@ type LIFParams struct {
 // spikes s'. Pure: the state goes in and out explicitly.
 func LIFStep(state LIFState, x *Node, p LIFParams) (LIFState, *Node) {
 	if p.Recurrent != nil {
-		x = Add(x, MatMul(state.S, p.Recurrent))
+		x = Add(x, snngraph.MatMulFastGrad(state.S, p.Recurrent))
 	}
 	v := Add(Mul(p.MemDecay, state.V), Mul(OneMinus(p.MemDecay), AddScalar(state.I, p.Leak)))
 	i := Add(Mul(p.SynDecay, state.I), x)
