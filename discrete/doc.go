@@ -16,9 +16,16 @@
 //   - read-outs and losses: max-over-time log-softmax with NLL (jaxsnn),
 //     spike-count and mean-membrane cross-entropy, and the firing-rate
 //     regulariser;
+//   - SpatioTemporalEncode: jaxsnn's input code, one spike per value at a
+//     step proportional to it;
 //   - CompactSpikes and SparseMatMul: graphcore_snn's sparse propagation,
 //     which keeps at most k spikes per sample and step as indices and sums
 //     gathered weight rows, with the dense path's results and gradients.
+//
+// Matrix products use graph.MatMulFastGrad, whose gradient is two matrix
+// products (GoMLX's own dot gradient is 10-30x slower), and Sequential puts
+// a fusion barrier between steps on XLA (an unrolled element-wise chain is
+// otherwise recomputed by every consumer).
 //
 // The neuron (DESIGN.md, jaxsnn's lif_step), with decays α = 1 - dt/tau_mem
 // and β = 1 - dt/tau_syn:

@@ -71,3 +71,30 @@ func TestLosses(t *testing.T) {
 		require.Equal(t, int32(arg), preds[b], "prediction of sample %d", b)
 	}
 }
+
+func TestSpatioTemporalEncode(t *testing.T) {
+	backend := testBackend(t)
+	values := []float64{0, 0.5, 1, 0.26, 0.01}
+	exec, err := NewExec(backend, func(v *Node) *Node { return SpatioTemporalEncode(v, 60, 15, 0.5) })
+	require.NoError(t, err)
+	out := exec.MustExec(tensors.FromFlatDataAndDimensions(values, 1, 5))[0]
+	require.Equal(t, []int{1, 60, 5}, out.Shape().Dimensions)
+	spikes := tensors.MustCopyFlatData[float64](out)
+	for i, v := range values {
+		want := int(math.Round(v * 15 / 0.5))
+		for step := range 60 {
+			require.Equal(t, float64(boolToInt(step == want)), spikes[step*5+i], "value %g step %d", v, step)
+		}
+	}
+	exec, err = NewExec(backend, func(v *Node) *Node { return SpatioTemporalEncode(v, 10, 15, 0.5) })
+	require.NoError(t, err)
+	clamped := tensors.MustCopyFlatData[float64](exec.MustExec(tensors.FromFlatDataAndDimensions([]float64{1}, 1, 1))[0])
+	require.Equal(t, 1.0, clamped[9], "a spike beyond the last step is clamped to it")
+}
+
+func boolToInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
