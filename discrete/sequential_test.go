@@ -8,6 +8,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/stretchr/testify/require"
 )
@@ -108,5 +109,35 @@ func TestConvPatchesMatchConvolve(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, outs[0].Shape(), outs[1].Shape())
 		require.InDeltaSlice(t, tensors.MustCopyFlatData[float64](outs[0]), tensors.MustCopyFlatData[float64](outs[1]), 1e-12, "%+v", c)
+	}
+}
+
+// TestDenseMatchesLayersDense checks the Dense layer (any input rank, with
+// bias) against GoMLX's layers.Dense on the same variables: equal outputs
+// and gradients for the input, weights and biases.
+func TestDenseMatchesLayersDense(t *testing.T) {
+	backend := testBackend(t)
+	rng := rand.New(rand.NewPCG(15, 16))
+	x := flatten2(randMatrix(rng, 1, 2*3*4, 0, 1))
+	ctx := context.New()
+	require.NoError(t, ctx.SetRNGStateFromSeed(3))
+	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) []*Node {
+		_, ours := NewDense(5).WithBias().WithInit(0, 1).Step(ctx.In("a"), nil, x)
+		ref := layers.Dense(ctx.Reuse().In("a"), x, true, 5)
+		w := ctx.In("a").In("dense").GetVariable("weights").ValueGraph(x.Graph())
+		b := ctx.In("a").In("dense").GetVariable("biases").ValueGraph(x.Graph())
+		loss := func(y *Node) *Node { return ReduceAllSum(Square(y)) }
+		return append(append([]*Node{ours, ref}, Gradient(loss(ours), x, w, b)...), Gradient(loss(ref), x, w, b)...)
+	})
+	require.NoError(t, err)
+	outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, 2, 3, 4))
+	require.NoError(t, err)
+	require.Equal(t, []int{2, 3, 5}, outs[0].Shape().Dimensions)
+	for i, name := range []string{"output", "input gradient", "weight gradient", "bias gradient"} {
+		a, b := outs[2*i], outs[2*i+1]
+		if i > 0 {
+			a, b = outs[1+i], outs[4+i]
+		}
+		require.InDeltaSlice(t, tensors.MustCopyFlatData[float64](b), tensors.MustCopyFlatData[float64](a), 1e-12, name)
 	}
 }
