@@ -176,3 +176,11 @@ func (w Weights) check(m *Mapping) error {
 	}
 	return nil
 }
+
+// SpikesFromSample makes a one-sample spike list from unordered spikes,
+// ordering them by time (ties by neuron).
+func SpikesFromSample(times []float64, neurons []int32) Spikes {
+	t, n := slices.Clone(times), slices.Clone(neurons)
+	sortSample(t, n)
+	return Spikes{Time: [][]float64{t}, Neuron: [][]int32{n}}
+}

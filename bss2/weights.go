@@ -103,3 +103,10 @@ func floats(t *tensors.Tensor) ([]float64, error) {
 	}
 	return nil, fmt.Errorf("bss2 weights: tensor of dtype %s, want float32 or float64", t.DType())
 }
+
+// HasWeights reports whether every weight variable of the mapping exists
+// in ctx with a value (ReadWeights would succeed).
+func HasWeights(ctx *mlctx.Context, m *Mapping) bool {
+	_, err := ReadWeights(ctx, m)
+	return err == nil
+}
