@@ -203,7 +203,7 @@ func (mk *Mock) Configure(m *Mapping, w Weights) error {
 	if mk.m != m {
 		mk.m = m
 		mk.unit = mk.cfg.timeUnit(m)
-		rng := rand.New(rand.NewPCG(uint64(mk.cfg.Seed), 0x6273733276617269)) // "bss2vari"
+		rng := variationRNG(mk.cfg.Seed)
 		mk.neurons, mk.floors = nil, nil
 		for _, l := range m.Layers {
 			var ps []snn.LIF
@@ -251,7 +251,13 @@ func (mk *Mock) Configure(m *Mapping, w Weights) error {
 	return nil
 }
 
-// event is one input spike of a layer: time and weight row.
+// variationRNG draws the fixed per-neuron variation: three normals per
+// neuron (threshold, tau_mem, tau_syn) in hardware neuron order.
+func variationRNG(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x6273733276617269)) // "bss2vari"
+}
+
+// inputEvent is one input spike of a layer: time and weight row.
 type inputEvent struct {
 	t   float64
 	row int

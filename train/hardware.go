@@ -252,7 +252,7 @@ func (o observedLayer) pack(res *bss2.Result, b int, dst []float64) int {
 	switch {
 	case o.ttfs:
 		p := o.layer.Populations[0]
-		first := bss2.Spikes{Time: res.Spikes[p.Name].Time[b:b+1], Neuron: res.Spikes[p.Name].Neuron[b:b+1]}.FirstTimes(p.Size)[0]
+		first := bss2.Spikes{Time: res.Spikes[p.Name].Time[b : b+1], Neuron: res.Spikes[p.Name].Neuron[b : b+1]}.FirstTimes(p.Size)[0]
 		copy(dst, first)
 	case !o.layer.Recurrent:
 		p := o.layer.Populations[0]
