@@ -28,12 +28,11 @@ type neuron struct {
 	leak, theta, reset, ref float64
 	floor                   float64 // -Inf: no floor
 
-	v, i      float64
-	clampEnd  float64 // the refractory clamp holds V at reset until this time (absolute)
-	atFloor   bool
-	t         float64 // time of the state
-	spikes    int
-	overflown bool
+	v, i     float64
+	clampEnd float64 // the refractory clamp holds V at reset until this time (absolute)
+	atFloor  bool
+	t        float64 // time of the state
+	spikes   int
 }
 
 func newNeuron(p snn.LIF, floor float64) neuron {

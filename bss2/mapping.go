@@ -237,7 +237,7 @@ func Map(net *topology.Network, lim Limits, prefix string) (*Mapping, error) {
 	reported := map[int]bool{}
 	for _, l := range m.Layers {
 		for _, pb := range l.Projections {
-			target := m.findPopulation(pb.Target)
+			target := m.Population(pb.Target)
 			for c := range pb.Cols {
 				h := target.Hardware[c] / lim.HemisphereNeurons
 				for r := range pb.Rows {
@@ -260,8 +260,6 @@ func Map(net *topology.Network, lim Limits, prefix string) (*Mapping, error) {
 	}
 	return m, nil
 }
-
-func (m *Mapping) findPopulation(name string) *MappedPopulation { return m.Population(name) }
 
 // nodePath is "nodes[i] (name)", the form of topology's field paths.
 func nodePath(net *topology.Network, name string) string {
