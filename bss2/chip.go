@@ -1,4 +1,4 @@
-//go:build !bss2
+//go:build !bss2 && !bss2loopback
 
 package bss2
 
