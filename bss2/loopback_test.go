@@ -101,8 +101,8 @@ func TestLoopbackErrors(t *testing.T) {
 	require.ErrorContains(t, err, "bss2 chip: configure: loopback: hardware neuron 900 (entry 3) is outside 0..511")
 }
 
-// A run that would take longer than the context allows fails with the
-// shim's timeout.
+// A run that would take longer than its timeout fails with the shim's
+// timeout error; a context already past its deadline starts no run.
 func TestLoopbackTimeout(t *testing.T) {
 	chip, m := loopbackChip(t)
 	defer chip.Close()
@@ -111,12 +111,17 @@ func TestLoopbackTimeout(t *testing.T) {
 	for b := range times {
 		times[b] = []float64{0, 0.5, 1}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
+	in := Input{Sources: map[string]Spikes{"input": SpikesFromTimes(times)}}
+	chip.timeout = 50 * time.Millisecond
 	began := time.Now()
-	_, err := chip.Run(ctx, Input{Sources: map[string]Spikes{"input": SpikesFromTimes(times)}})
-	require.ErrorContains(t, err, "loopback: run timed out after")
+	_, err := chip.Run(context.Background(), in)
+	require.ErrorContains(t, err, "bss2 chip: run: loopback: run timed out after 50 ms (it needs 600 ms)")
 	require.Less(t, time.Since(began), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	time.Sleep(time.Millisecond)
+	_, err = chip.Run(ctx, in)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
 // Concurrent calls are serialised and give the same results; 1000 runs
