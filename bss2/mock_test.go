@@ -108,13 +108,7 @@ func runMock(t *testing.T, net *topology.Network, ctx *mlctx.Context, features [
 	require.NoError(t, err)
 	w, err := ReadWeights(ctx, m)
 	require.NoError(t, err)
-	mock, err := NewMock(cfg)
-	require.NoError(t, err)
-	require.NoError(t, mock.Configure(m, w))
-	in, err := EncodeInput(m, features)
-	require.NoError(t, err)
-	res, err := mock.Run(context.Background(), in)
-	require.NoError(t, err)
+	res := runWeights(t, m, w, features, cfg)
 	return res, m
 }
 
