@@ -1,7 +1,6 @@
 package bss2
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
