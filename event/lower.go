@@ -33,12 +33,16 @@ import (
 // initialised block by block from its projections' Init. An invalid
 // network panics with the validation error (GoMLX's Exec returns it).
 func Lower(ctx *context.Context, net *topology.Network, features *Node) topology.Lowered {
+	return lower(ctx, net, features, nil)
+}
+
+func lower(ctx *context.Context, net *topology.Network, features *Node, observed map[string]snn.Spikes) topology.Lowered {
 	if err := net.Validate(""); err != nil {
 		panic(fmt.Errorf("network description: %w", err))
 	}
 	layers, _ := net.Layers() // Validate checked the error
 	l := &lowering{ctx: ctx, net: net, g: features.Graph(), dtype: features.DType(),
-		batch: features.Shape().Dim(0), spikes: map[string]snn.Spikes{}, first: map[string]*Node{}}
+		batch: features.Shape().Dim(0), spikes: map[string]snn.Spikes{}, first: map[string]*Node{}, observed: observed}
 	for _, node := range net.Nodes {
 		switch node.Kind {
 		case topology.KindInput:
@@ -71,6 +75,9 @@ type lowering struct {
 	batch  int
 	spikes map[string]snn.Spikes // each node's output spike list
 	first  map[string]*Node      // each node's first-spike times [batch, size]
+	// observed holds spikes recorded elsewhere (LowerObserved), by
+	// population or recurrent layer name.
+	observed map[string]snn.Spikes
 }
 
 // setTimes records a node that spikes once per neuron.
@@ -168,10 +175,18 @@ func (l *lowering) feedForward(pop *topology.Node) ([]topology.LoweredPopulation
 		for i, s := range sources {
 			times[i] = l.first[s]
 		}
+		if obs, ok := l.observed[pop.Name]; ok {
+			l.setTimes(pop.Name, AttachCrossingGradient(obs.Time, concat(times, 1), w, *pop.Neuron, pop.MaxGradNorm))
+			break
+		}
 		l.setTimes(pop.Name, FirstSpikeTimes(concat(times, 1), w, TTFS{Neuron: *pop.Neuron, MaxGradNorm: pop.MaxGradNorm}))
 	case topology.KindLIF:
 		var out snn.Spikes
-		out, overflow = LIFSpikes(l.concatSpikes(sources), w, nil, LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity})
+		if obs, ok := l.observed[pop.Name]; ok {
+			out = ObservedLIFSpikes(obs, l.concatSpikes(sources), w, nil, LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity})
+		} else {
+			out, overflow = LIFSpikes(l.concatSpikes(sources), w, nil, LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity})
+		}
 		l.spikes[pop.Name] = out
 		l.first[pop.Name] = out.FirstTimes(pop.Size)
 	default:
@@ -228,7 +243,13 @@ func (l *lowering) recurrent(layer topology.Layer) ([]topology.LoweredPopulation
 	scope := strings.Join(layer.Populations, "+")
 	wIn, inVar := l.weightVariable(scope, "weights", rows, n, inBlocks)
 	wRec, recVar := l.weightVariable(scope, "recurrent_weights", n, n, recBlocks)
-	out, overflow := LIFSpikes(l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity})
+	var out snn.Spikes
+	var overflow *Node
+	if obs, ok := l.observed[scope]; ok {
+		out = ObservedLIFSpikes(obs, l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity})
+	} else {
+		out, overflow = LIFSpikes(l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity})
+	}
 	var pops []topology.LoweredPopulation
 	for _, name := range layer.Populations {
 		pop := l.net.Node(name)

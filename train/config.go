@@ -71,6 +71,10 @@ type Config struct {
 	// rewritten, so that a killed run loses at most that many epochs
 	// (0: every epoch).
 	CheckpointEvery int `json:"checkpoint_every,omitempty" yaml:"checkpoint_every,omitempty"`
+
+	// Hardware, when set, trains with the BrainScaleS-2 chip or its mock
+	// in the loop (see HardwareConfig).
+	Hardware *HardwareConfig `json:"hardware,omitempty" yaml:"hardware,omitempty"`
 }
 
 // Data sets known to the trainer.
@@ -137,6 +141,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Network.Validate("network"); err != nil {
 		errs = append(errs, unjoin(err)...)
+	}
+	if c.Hardware != nil {
+		errs = append(errs, c.Hardware.validate(c)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid config: %w", err)

@@ -74,6 +74,9 @@ type Trainer struct {
 	// batchSpec shards a batch's first axis across the devices of a
 	// data-parallel run; nil on one device.
 	batchSpec *distributed.ShardingSpec
+	// hw runs every batch on the BrainScaleS-2 chip or its mock first
+	// (Config.Hardware; train/hardware.go); nil: software only.
+	hw *hardwareLoop
 }
 
 // callTimes keeps the duration of a graph's first call and the mean of the
@@ -131,6 +134,13 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 	if err := t.ctx.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("seeding weights: %w", err)
 	}
+	if cfg.Hardware != nil {
+		hw, err := newHardwareLoop(backend, cfg, numInputs)
+		if err != nil {
+			return nil, err
+		}
+		t.hw = hw
+	}
 	opt := optimizers.Adam().LearningRate(cfg.LearningRate).Done()
 	var err error
 	t.trainStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
@@ -174,6 +184,9 @@ func (t *Trainer) Context() *mlctx.Context { return t.ctx }
 // network is one forward pass of the configured network, lowered by its
 // simulation family.
 func (t *Trainer) network(ctx *mlctx.Context, x *Node) topology.Lowered {
+	if t.hw != nil {
+		return t.hw.lower(ctx, &t.cfg.Network, x)
+	}
 	return event.Lower(ctx, &t.cfg.Network, x)
 }
 
@@ -277,6 +290,12 @@ func (t *Trainer) distribute(backend backends.Backend, devices int) error {
 // devices of a data-parallel run (whose outputs are replicated: each is
 // read from the first device).
 func (t *Trainer) run(e *mlctx.Exec, bt batch) ([]*tensors.Tensor, error) {
+	if t.hw != nil {
+		var err error
+		if bt, err = t.hw.observe(t, bt); err != nil {
+			return nil, err
+		}
+	}
 	if t.batchSpec == nil {
 		return e.Exec(bt.x, bt.labels, bt.mask)
 	}

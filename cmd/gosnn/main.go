@@ -63,6 +63,7 @@ commands:
                          a grid of runs over config keys; see sweep -h
   bench [flags]          time each method on each backend (Yin-Yang): seconds
                          per epoch, compile time, test accuracy; see bench -h
+  hw <command>           BrainScaleS-2: train with the chip or its mock in the loop, map, mock-check, calibrate
   backends               list the compiled-in computation backends
   version                print the versions of gosnn, GoMLX and Go
 
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return evalCommand(ctx, args[1:], stdout)
 	case "sweep":
 		return sweepCommand(ctx, args[1:], stdout)
+	case "hw":
+		return hwCommand(ctx, args[1:], stdout)
 	case "backends":
 		fmt.Fprintln(stdout, strings.Join(graph.AvailableBackends(), "\n"))
 		return nil

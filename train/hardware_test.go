@@ -1,0 +1,101 @@
+package train
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosnn/gosnn/bss2"
+	"github.com/gosnn/gosnn/graph"
+	"github.com/gosnn/gosnn/snn"
+)
+
+// hardwareYinYang is a Yin-Yang network fitted to the chip's operating
+// point: tau_mem = 2 tau_syn (12 and 6 us), reset to leak with a
+// refractory period as long as the run (one spike per neuron and sample,
+// as jaxsnn's hardware example), weights within the 6-bit range at scale
+// 58 (|w| <= 63/58) by a leak conductance of 1/4 (a unit weight peaks at
+// the threshold).
+func hardwareYinYang(t *testing.T, hidden int) Config {
+	t.Helper()
+	cfg, err := ShippedConfig("yin_yang_eventprop")
+	require.NoError(t, err)
+	cfg.Name = "yin_yang_bss2_test"
+	neuron := snn.LIF{TauSyn: 1, TauMem: 2, GLeak: 0.25, Threshold: 1, Leak: 0, Reset: 0, Refractory: 5}
+	for i := range cfg.Network.Nodes {
+		n := &cfg.Network.Nodes[i]
+		if n.Neuron != nil {
+			p := neuron
+			n.Neuron = &p
+		}
+		if n.Name == "hidden" {
+			n.Size, n.Capacity = hidden, hidden
+		}
+		if n.Name == "to_hidden" {
+			n.Init.Mean, n.Init.Std = 0.5, 0.4
+		}
+		if n.Name == "to_output" {
+			n.Init.Mean, n.Init.Std = 0.2, 0.4
+		}
+	}
+	cfg.Hardware = &HardwareConfig{Backend: "mock"}
+	cfg.BatchSize = 50
+	return cfg
+}
+
+// Training with the mock chip in the loop (6-bit weights, clock, run time
+// and dynamic range of jaxsnn's operating point) learns Yin-Yang: the
+// held-out accuracy, measured on the mock, is far above chance (1/3).
+func TestHardwareInTheLoopYinYang(t *testing.T) {
+	epochs := 4
+	if s := os.Getenv("GOSNN_HW_EPOCHS"); s != "" {
+		epochs, _ = strconv.Atoi(s)
+	}
+	cfg := hardwareYinYang(t, 60)
+	cfg.Epochs = epochs
+	cfg.LearningRate = 0.01
+	require.NoError(t, cfg.Validate())
+	backend, _, err := graph.NewBackend("go")
+	require.NoError(t, err)
+	trainSet, val, test := smallYinYang(t, 1000, 42), smallYinYang(t, 300, 41), smallYinYang(t, 600, 40)
+	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+	require.NoError(t, err)
+	began := time.Now()
+	history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
+	require.NoError(t, err)
+	_, acc, err := trainer.Evaluate(test)
+	require.NoError(t, err)
+	stats, ok := trainer.HardwareStats()
+	require.True(t, ok)
+	for _, m := range history {
+		t.Logf("epoch %d: train loss %.4f acc %.3f, val acc %.3f, bumps %d, overflow %d, %.1fs", m.Epoch, m.TrainLoss, m.TrainAccuracy, m.ValAccuracy, m.Bumps, m.Overflow, m.Seconds)
+	}
+	t.Logf("test accuracy on the mock %.3f after %d epochs (%.1fs); hardware %+v", acc, epochs, time.Since(began).Seconds(), stats)
+	require.Greater(t, acc, 0.6)
+	require.Equal(t, "mock", stats.Backend)
+	require.Greater(t, stats.Runs, epochs*len(trainSet.Labels)/cfg.BatchSize)
+}
+
+// A network too large for the chip is refused by the config's validation,
+// naming the node and the numbers.
+func TestHardwareConfigRefusesLargeNetwork(t *testing.T) {
+	cfg := hardwareYinYang(t, 600)
+	err := cfg.Validate()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "network.nodes[3] (hidden)")
+	require.Contains(t, err.Error(), "512")
+	cfg = hardwareYinYang(t, 60)
+	cfg.Hardware.Backend = "chipp"
+	require.ErrorContains(t, cfg.Validate(), `hardware.backend: must be one of [mock chip], got "chipp"`)
+	cfg = hardwareYinYang(t, 60)
+	cfg.Hardware.Backend = "chip"
+	cfg.Hardware.Calibration = "calib.json"
+	backend, _, err := graph.NewBackend("go")
+	require.NoError(t, err)
+	_, err = NewTrainer(backend, cfg, 4, 3)
+	require.ErrorIs(t, err, bss2.ErrNoChip)
+}
