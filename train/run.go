@@ -21,7 +21,7 @@ import (
 func Splits(cfg Config) (trainSet, val, test *Dataset, err error) {
 	switch cfg.Data {
 	case "yinyang":
-		return YinYangSplits()
+		return YinYangSplitsSized(cfg.TrainSize, cfg.ValSize, cfg.TestSize)
 	}
 	return nil, nil, nil, fmt.Errorf("data: unknown data set %q (known: %s)", cfg.Data, strings.Join(DataSets, ", "))
 }

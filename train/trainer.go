@@ -131,7 +131,7 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 	if err := t.ctx.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("seeding weights: %w", err)
 	}
-	opt := optimizers.Adam().LearningRate(cfg.LearningRate).Done()
+	opt := newOptimizer(cfg)
 	var err error
 	t.trainStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
 		net := t.network(ctx, x)
