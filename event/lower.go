@@ -282,4 +282,3 @@ func concat(nodes []*Node, axis int) *Node {
 	}
 	return Concatenate(slices.Clone(nodes), axis)
 }
-
