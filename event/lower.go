@@ -49,10 +49,15 @@ func lower(ctx *context.Context, net *topology.Network, features *Node, observed
 			if features.Rank() != 2 || features.Shape().Dim(1) != node.Size {
 				panicf("network input %q has size %d, the features are %s", node.Name, node.Size, features.Shape())
 			}
-			l.setTimes(node.Name, node.Encoding.Encode(features))
+			// Each neuron's time is its first spike (all copies of a
+			// repeated spike share it); lif layers get the whole list.
+			l.first[node.Name], l.spikes[node.Name] = node.Encoding.Encode(features)
 		case topology.KindBias:
 			bias := ConvertDType(Const(l.g, node.Times), l.dtype)
 			l.setTimes(node.Name, BroadcastToDims(InsertAxes(bias, 0), l.batch, len(node.Times)))
+			if k := node.Copies(); k > 1 {
+				l.spikes[node.Name] = l.spikes[node.Name].Repeat(k)
+			}
 		}
 	}
 	out := topology.Lowered{Overflow: ScalarZero(l.g, l.dtype)}
@@ -179,13 +184,13 @@ func (l *lowering) feedForward(pop *topology.Node) ([]topology.LoweredPopulation
 			l.setTimes(pop.Name, AttachCrossingGradient(obs.Time, concat(times, 1), w, *pop.Neuron, pop.MaxGradNorm))
 			break
 		}
-		l.setTimes(pop.Name, FirstSpikeTimes(concat(times, 1), w, TTFS{Neuron: *pop.Neuron, MaxGradNorm: pop.MaxGradNorm}))
+		l.setTimes(pop.Name, FirstSpikeTimes(concat(times, 1), w, TTFS{Neuron: *pop.Neuron, Horizon: pop.Horizon, MaxGradNorm: pop.MaxGradNorm}))
 	case topology.KindLIF:
 		var out snn.Spikes
 		if obs, ok := l.observed[pop.Name]; ok {
-			out = ObservedLIFSpikes(obs, l.concatSpikes(sources), w, nil, LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity})
+			out = ObservedLIFSpikes(obs, l.concatSpikes(sources), w, nil, LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity, Horizon: pop.Horizon})
 		} else {
-			out, overflow = LIFSpikes(l.concatSpikes(sources), w, nil, LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity})
+			out, overflow = LIFSpikes(l.concatSpikes(sources), w, nil, LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity, Horizon: pop.Horizon})
 		}
 		l.spikes[pop.Name] = out
 		l.first[pop.Name] = out.FirstTimes(pop.Size)
@@ -203,14 +208,15 @@ func (l *lowering) recurrent(layer topology.Layer) ([]topology.LoweredPopulation
 	offset := map[string]int{}
 	n := 0
 	var neuron *snn.LIF
+	horizon := 0.0
 	capacity := 0
 	for _, name := range layer.Populations {
 		pop := l.net.Node(name)
-		if neuron != nil && *pop.Neuron != *neuron {
-			panicf("recurrent layer %s: populations %q and %q have different neuron parameters; one event layer simulates one neuron model",
+		if neuron != nil && (*pop.Neuron != *neuron || pop.Horizon != horizon) {
+			panicf("recurrent layer %s: populations %q and %q have different neuron parameters or horizons; one event layer simulates one neuron model",
 				strings.Join(layer.Populations, "+"), layer.Populations[0], name)
 		}
-		neuron = pop.Neuron
+		neuron, horizon = pop.Neuron, pop.Horizon
 		offset[name] = n
 		n += pop.Size
 		capacity += pop.Capacity
@@ -246,9 +252,9 @@ func (l *lowering) recurrent(layer topology.Layer) ([]topology.LoweredPopulation
 	var out snn.Spikes
 	var overflow *Node
 	if obs, ok := l.observed[scope]; ok {
-		out = ObservedLIFSpikes(obs, l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity})
+		out = ObservedLIFSpikes(obs, l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity, Horizon: horizon})
 	} else {
-		out, overflow = LIFSpikes(l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity})
+		out, overflow = LIFSpikes(l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity, Horizon: horizon})
 	}
 	var pops []topology.LoweredPopulation
 	for _, name := range layer.Populations {

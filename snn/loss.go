@@ -23,10 +23,10 @@ const SilentLoss = 100.0
 // fastAndDeep) makes a perfect early spike cost zero and changes no
 // gradient. Samples whose correct neuron is silent cost SilentLoss.
 type TTFSLoss struct {
-	Xi     float64 `json:"xi" yaml:"xi"`
-	Alpha  float64 `json:"alpha" yaml:"alpha"`
-	Beta   float64 `json:"beta" yaml:"beta"`
-	TauSyn float64 `json:"tau_syn" yaml:"tau_syn"`
+	Xi     float64 `json:"xi,omitempty" yaml:"xi,omitempty"`
+	Alpha  float64 `json:"alpha,omitempty" yaml:"alpha,omitempty"`
+	Beta   float64 `json:"beta,omitempty" yaml:"beta,omitempty"`
+	TauSyn float64 `json:"tau_syn,omitempty" yaml:"tau_syn,omitempty"`
 }
 
 // FastAndDeepTTFSLoss returns the loss of fastAndDeep's yin_yang.yaml:
@@ -96,3 +96,119 @@ func CountCorrect(predictions, labels, mask *Node, dtype dtypes.DType) *Node {
 	}
 	return ReduceAllSum(ConvertDType(correct, dtype))
 }
+
+// MSELoss is jaxsnn's mse_loss on first-spike times (jaxsnn 0.3.0,
+// event/loss.py, the loss of its Yin-Yang examples): every output neuron k
+// has a target time, CorrectTime for the label's neuron and WrongTime for
+// the others (target_temporal_encode), and
+//
+//	L = Σ_k ((min(t_k, 2 τ_mem) - T_k) / τ_mem)²,
+//
+// averaged over the batch. A silent neuron (t_k = +Inf) and a late one
+// count as a spike at 2 τ_mem and get no gradient.
+type MSELoss struct {
+	TauMem      float64 `json:"tau_mem,omitempty" yaml:"tau_mem,omitempty"`
+	CorrectTime float64 `json:"correct_time,omitempty" yaml:"correct_time,omitempty"`
+	WrongTime   float64 `json:"wrong_time,omitempty" yaml:"wrong_time,omitempty"`
+}
+
+// Validate names the first field with an unusable value.
+func (l MSELoss) Validate() error {
+	if !(l.TauMem > 0) || math.IsInf(l.TauMem, 0) {
+		return fmt.Errorf("MSE loss: tau_mem must be a positive finite number, got %g", l.TauMem)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"correct_time", l.CorrectTime}, {"wrong_time", l.WrongTime}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("MSE loss: %s must be finite, got %g", f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// PerSample returns the loss of each sample, [batch], for output spike times
+// [batch, classes] (+Inf: silent) and integer labels [batch].
+func (l MSELoss) PerSample(times, labels *Node) *Node {
+	g := times.Graph()
+	dtype := times.DType()
+	clamp := Scalar(g, dtype, 2*l.TauMem)
+	// Where instead of Min: the clamped branch (and +Inf) gets an exactly
+	// zero gradient, never 0 × Inf.
+	clamped := Where(LessThan(times, clamp), times, clamp)
+	oneHot := OneHot(labels, times.Shape().Dim(1), dtype)
+	target := AddScalar(MulScalar(oneHot, l.CorrectTime-l.WrongTime), l.WrongTime)
+	return ReduceSum(Square(DivScalar(Sub(clamped, target), l.TauMem)), 1)
+}
+
+// The loss kinds of Loss.Kind.
+const (
+	LossTTFS = "ttfs"
+	LossMSE  = "mse"
+)
+
+// LossKinds lists the known loss kinds.
+var LossKinds = []string{LossTTFS, LossMSE}
+
+// perSampleLoss is what every loss kind implements.
+type perSampleLoss interface {
+	Validate() error
+	PerSample(times, labels *Node) *Node
+}
+
+// Loss is a first-spike-time classification loss of one of LossKinds: the
+// fields of every kind sit side by side (one YAML mapping, strictly
+// checked), Kind selects the one in use and Validate rejects the fields of
+// the others. An empty Kind is LossTTFS, so configs written before MSE
+// existed keep their meaning.
+type Loss struct {
+	Kind     string `json:"kind,omitempty" yaml:"kind,omitempty"`
+	TTFSLoss `yaml:",inline"`
+	MSELoss  `yaml:",inline"`
+}
+
+// TTFS returns the TTFS cross-entropy as a Loss.
+func TTFS(l TTFSLoss) Loss { return Loss{TTFSLoss: l} }
+
+// MSE returns jaxsnn's MSE first-spike loss as a Loss.
+func MSE(l MSELoss) Loss { return Loss{Kind: LossMSE, MSELoss: l} }
+
+func (l Loss) impl() (perSampleLoss, error) {
+	switch l.Kind {
+	case "", LossTTFS:
+		if l.MSELoss != (MSELoss{}) {
+			return nil, fmt.Errorf("tau_mem, correct_time and wrong_time belong to kind %q, not to the TTFS loss", LossMSE)
+		}
+		return l.TTFSLoss, nil
+	case LossMSE:
+		if l.TTFSLoss != (TTFSLoss{}) {
+			return nil, fmt.Errorf("xi, alpha, beta and tau_syn belong to kind %q, not to the MSE loss", LossTTFS)
+		}
+		return l.MSELoss, nil
+	}
+	return nil, fmt.Errorf("unknown loss kind %q; one of %v", l.Kind, LossKinds)
+}
+
+// Validate checks the kind and its fields.
+func (l Loss) Validate() error {
+	impl, err := l.impl()
+	if err != nil {
+		return err
+	}
+	return impl.Validate()
+}
+
+// PerSample is the selected kind's per-sample loss, [batch]; it panics on
+// an invalid Loss (configs are validated before graphs are built).
+func (l Loss) PerSample(times, labels *Node) *Node {
+	impl, err := l.impl()
+	if err != nil {
+		panic(err)
+	}
+	return impl.PerSample(times, labels)
+}
+
+// Loss is the batch mean of PerSample (it hides TTFSLoss.Loss, which
+// would ignore Kind).
+func (l Loss) Loss(times, labels *Node) *Node { return ReduceAllMean(l.PerSample(times, labels)) }

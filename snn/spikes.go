@@ -41,3 +41,15 @@ func (s Spikes) FirstTimes(numNeurons int) *Node {
 	times := BroadcastToDims(InsertAxes(s.Time, 2), s.Time.Shape().Dim(0), s.Capacity(), numNeurons)
 	return ReduceMin(Where(match, times, Infinity(g, s.Time.DType(), 1)), 1)
 }
+
+// Repeat lists every spike k times in a row, in jnp.repeat's order (the k
+// copies of slot 0, then of slot 1, ...): jaxsnn's spatio-temporal code
+// duplicates its input spikes this way. k <= 1 returns s.
+func (s Spikes) Repeat(k int) Spikes {
+	if k <= 1 {
+		return s
+	}
+	batch, n := s.Time.Shape().Dim(0), s.Capacity()
+	repeat := func(x *Node) *Node { return Reshape(BroadcastToDims(InsertAxes(x, 2), batch, n, k), batch, n*k) }
+	return Spikes{Time: repeat(s.Time), Neuron: repeat(s.Neuron)}
+}

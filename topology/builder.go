@@ -22,8 +22,14 @@ type Builder struct {
 // New starts an empty network.
 func New() *Builder { return &Builder{} }
 
-// Input adds an input of size features, encoded by enc.
+// Input adds an input of size features, latency-encoded by enc.
 func (b *Builder) Input(name string, size int, enc snn.Latency) *Builder {
+	return b.EncodedInput(name, size, snn.Encoding{Latency: enc})
+}
+
+// EncodedInput adds an input of size features with any encoding (such as
+// jaxsnn's spatio-temporal one).
+func (b *Builder) EncodedInput(name string, size int, enc snn.Encoding) *Builder {
 	b.net.Nodes = append(b.net.Nodes, Node{Name: name, Kind: KindInput, Size: size, Encoding: &enc})
 	return b
 }

@@ -22,7 +22,8 @@ import (
 //
 // Node kinds:
 //   - input: Size features of a sample, encoded as one spike each
-//     (Encoding);
+//     (Encoding; jaxsnn's spatio-temporal code may repeat each spike, which
+//     only lif populations can receive);
 //   - bias: len(Times) extra sources that spike at fixed times in every
 //     sample (fastAndDeep's bias neurons);
 //   - linear: a projection with trainable weights from every source it
@@ -107,10 +108,15 @@ type Node struct {
 
 	// Size is the number of features (input) or neurons (populations).
 	Size int `json:"size,omitempty" yaml:"size,omitempty"`
-	// Encoding turns an input's features in [0, 1] into spike times.
-	Encoding *snn.Latency `json:"encoding,omitempty" yaml:"encoding,omitempty"`
+	// Encoding turns an input's features in [0, 1] into spikes (latency
+	// by default, or jaxsnn's spatio-temporal code).
+	Encoding *snn.Encoding `json:"encoding,omitempty" yaml:"encoding,omitempty"`
 	// Times are a bias node's spike times.
 	Times []float64 `json:"times,omitempty" yaml:"times,omitempty"`
+	// Duplication repeats each of a bias node's spikes that many times
+	// through the same weight (0 or 1: once), as jaxsnn's spatio-temporal
+	// code repeats its bias input together with the features.
+	Duplication int `json:"duplication,omitempty" yaml:"duplication,omitempty"`
 	// Init is a projection's weight initialisation.
 	Init *Init `json:"init,omitempty" yaml:"init,omitempty"`
 
@@ -119,6 +125,10 @@ type Node struct {
 	// Capacity is the number of spikes per sample a lif population keeps;
 	// spikes beyond it are counted as overflow.
 	Capacity int `json:"capacity,omitempty" yaml:"capacity,omitempty"`
+	// Horizon bounds a population's simulated time, in units of its
+	// tau_syn after each sample's earliest input: later spikes do not
+	// happen (jaxsnn's t_max; 0: event.DefaultHorizon).
+	Horizon float64 `json:"horizon,omitempty" yaml:"horizon,omitempty"`
 	// MaxGradNorm is fastAndDeep's max_dw_norm of a ttfs population: the
 	// per-sample gradient of every spike time is clipped to this norm
 	// (0 = off).
@@ -127,6 +137,20 @@ type Node struct {
 	// the fraction of (sample, neuron) first spikes that may be missing in
 	// a batch before weight bumping acts on the population.
 	MaxMissing float64 `json:"max_missing" yaml:"max_missing"`
+}
+
+// Copies is the number of spikes per neuron and sample of an input or bias
+// node (its duplication; 1 otherwise).
+func (n *Node) Copies() int {
+	switch {
+	case n == nil:
+		return 1
+	case n.Kind == KindInput && n.Encoding != nil:
+		return n.Encoding.Copies()
+	case n.Kind == KindBias && n.Duplication > 1:
+		return n.Duplication
+	}
+	return 1
 }
 
 // Init is a normal weight initialisation N(Mean, Std²).
@@ -219,7 +243,7 @@ func (n *Network) Validate(prefix string) error {
 				at(p+".size", "must be >= 1, got %d", node.Size)
 			}
 			if node.Encoding == nil {
-				at(p+".encoding", "an input needs an encoding (early, late)")
+				at(p+".encoding", "an input needs an encoding (early, late; or kind: spatio_temporal, t_late, duplication)")
 			} else if err := node.Encoding.Validate(); err != nil {
 				at(p+".encoding", "%v", err)
 			}
@@ -227,6 +251,9 @@ func (n *Network) Validate(prefix string) error {
 			unused("size", node.Size != 0)
 			if len(node.Times) == 0 {
 				at(p+".times", "a bias node needs at least one spike time")
+			}
+			if node.Duplication < 0 {
+				at(p+".duplication", "must be >= 0, got %d", node.Duplication)
 			}
 			for j, t := range node.Times {
 				if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
@@ -255,6 +282,9 @@ func (n *Network) Validate(prefix string) error {
 			if node.Kind == KindTTFS {
 				unused("capacity", node.Capacity != 0)
 			}
+			if !(node.Horizon >= 0) || math.IsInf(node.Horizon, 0) {
+				at(p+".horizon", "must be >= 0 and finite (0: the default), got %g", node.Horizon)
+			}
 			if !(node.MaxGradNorm >= 0) || math.IsInf(node.MaxGradNorm, 0) {
 				at(p+".max_grad_norm", "must be >= 0 and finite, got %g", node.MaxGradNorm)
 			}
@@ -273,6 +303,7 @@ func (n *Network) Validate(prefix string) error {
 			unused("neuron", node.Neuron != nil)
 			unused("capacity", node.Capacity != 0)
 			unused("max_grad_norm", node.MaxGradNorm != 0)
+			unused("horizon", node.Horizon != 0)
 			unused("max_missing", node.MaxMissing != 0)
 		}
 		if node.Kind != KindInput {
@@ -280,6 +311,7 @@ func (n *Network) Validate(prefix string) error {
 		}
 		if node.Kind != KindBias {
 			unused("times", len(node.Times) > 0)
+			unused("duplication", node.Duplication != 0)
 		}
 		if node.Kind != KindLinear {
 			unused("init", node.Init != nil)
@@ -332,6 +364,17 @@ func (n *Network) Validate(prefix string) error {
 		case IsPopulation(node.Kind):
 			if len(n.Sources(node.Name)) == 0 {
 				at(p, "population %q has no incoming projection", node.Name)
+			}
+			if node.Kind != KindTTFS {
+				break
+			}
+			// A ttfs population sees one time per source neuron.
+			for _, proj := range n.Sources(node.Name) {
+				for _, s := range n.Sources(proj) {
+					if copies := n.Node(s).Copies(); copies > 1 {
+						at(p, "ttfs population %q receives %q, which repeats every spike (duplication %d); only lif populations take repeated spikes", node.Name, s, copies)
+					}
+				}
 			}
 		}
 	}

@@ -86,6 +86,22 @@ func TestValidateNamesNodeAndField(t *testing.T) {
 			n.Node("hidden").Capacity = 0
 			n.Groups = [][]string{{"hidden", "output"}}
 		}, `groups[0][0]: a recurrent group holds lif populations, "hidden" is a ttfs node`},
+		{"ttfs fed repeated input spikes", func(n *Network) {
+			n.Node("hidden").Kind = KindTTFS
+			n.Node("hidden").Capacity = 0
+			n.Node("input").Encoding = &snn.Encoding{Kind: snn.EncodingSpatioTemporal, SpatioTemporal: snn.SpatioTemporal{TLate: 2, Duplication: 5}}
+		}, `nodes[2] (hidden): ttfs population "hidden" receives "input", which repeats every spike (duplication 5)`},
+		{"ttfs fed a repeated bias", func(n *Network) {
+			n.Node("hidden").Kind = KindTTFS
+			n.Node("hidden").Capacity = 0
+			n.Node("bias").Duplication = 3
+		}, `ttfs population "hidden" receives "bias", which repeats every spike (duplication 3)`},
+		{"bad encoding", func(n *Network) {
+			n.Node("input").Encoding = &snn.Encoding{Kind: snn.EncodingSpatioTemporal, SpatioTemporal: snn.SpatioTemporal{TLate: 2}}
+		}, "nodes[0] (input).encoding: spatio-temporal encoding: duplication must be >= 1"},
+		{"duplication off a bias", func(n *Network) { n.Node("hidden").Duplication = 2 }, "nodes[2] (hidden).duplication: not used by a lif node"},
+		{"negative horizon", func(n *Network) { n.Node("hidden").Horizon = -1 }, "nodes[2] (hidden).horizon: must be >= 0"},
+		{"horizon off a population", func(n *Network) { n.Node("bias").Horizon = 4 }, "nodes[1] (bias).horizon: not used by a bias node"},
 		{"recurrent ttfs", func(n *Network) {
 			n.Node("hidden").Kind = KindTTFS
 			n.Node("hidden").Capacity = 0

@@ -43,16 +43,31 @@ type Config struct {
 	BatchSize     int `json:"batch_size" yaml:"batch_size"`
 	EvalBatchSize int `json:"eval_batch_size" yaml:"eval_batch_size"`
 
+	// Sizes of the data set's splits; 0 keeps the data set's reference
+	// size (Yin-Yang: 5000 training, 1000 validation, 1000 test samples).
+	// jaxsnn's examples train on 4992 and test on 2944 after every epoch.
+	TrainSize int `json:"train_size,omitempty" yaml:"train_size,omitempty"`
+	ValSize   int `json:"val_size,omitempty" yaml:"val_size,omitempty"`
+	TestSize  int `json:"test_size,omitempty" yaml:"test_size,omitempty"`
+
 	// Optimizer is "adam" (GoMLX's Adam with its default betas).
 	Optimizer    string  `json:"optimizer" yaml:"optimizer"`
 	LearningRate float64 `json:"learning_rate" yaml:"learning_rate"`
+	// GradScale and GradClip transform the gradient before the optimizer
+	// sees it, as jaxsnn's optax.chain(scale(1/tau_syn), clip(0.01), adam):
+	// every gradient component is multiplied by GradScale (0: 1), then
+	// clipped to [-GradClip, GradClip] (0: no clipping).
+	GradScale float64 `json:"grad_scale,omitempty" yaml:"grad_scale,omitempty"`
+	GradClip  float64 `json:"grad_clip,omitempty" yaml:"grad_clip,omitempty"`
 	// The StepLR schedule: the learning rate is multiplied by LRGamma
 	// every LRStepSize epochs.
 	LRStepSize int     `json:"lr_step_size" yaml:"lr_step_size"`
 	LRGamma    float64 `json:"lr_gamma" yaml:"lr_gamma"`
 
 	Network topology.Network `json:"network" yaml:"network"`
-	Loss    snn.TTFSLoss     `json:"loss" yaml:"loss"`
+	// Loss is the TTFS cross-entropy (fastAndDeep; kind ttfs, the default)
+	// or jaxsnn's MSE on first-spike times (kind mse).
+	Loss snn.Loss `json:"loss" yaml:"loss"`
 
 	// Weight bumping (fastAndDeep): after a batch in which more than
 	// MaxMissing of a population's first spikes were missing, the incoming
@@ -118,6 +133,20 @@ func (c Config) Validate() error {
 	}
 	if c.LRStepSize < 1 {
 		add("lr_step_size", "must be >= 1, got %d", c.LRStepSize)
+	}
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"train_size", c.TrainSize}, {"val_size", c.ValSize}, {"test_size", c.TestSize}} {
+		if f.v < 0 {
+			add(f.key, "must be >= 0 (0: the data set's reference size), got %d", f.v)
+		}
+	}
+	if !(c.GradScale >= 0) || math.IsInf(c.GradScale, 0) {
+		add("grad_scale", "must be >= 0 and finite (0: no scaling), got %g", c.GradScale)
+	}
+	if !(c.GradClip >= 0) || math.IsInf(c.GradClip, 0) {
+		add("grad_clip", "must be >= 0 and finite (0: no clipping), got %g", c.GradClip)
 	}
 	if !(c.LRGamma > 0 && c.LRGamma <= 1) {
 		add("lr_gamma", "must be in (0, 1], got %g", c.LRGamma)

@@ -21,7 +21,7 @@ import (
 func Splits(cfg Config) (trainSet, val, test *Dataset, err error) {
 	switch cfg.Data {
 	case "yinyang":
-		return YinYangSplits()
+		return YinYangSplitsSized(cfg.TrainSize, cfg.ValSize, cfg.TestSize)
 	case "mnist":
 		return MNISTSplits(cfg.DataDir)
 	}

@@ -141,7 +141,7 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		}
 		t.hw = hw
 	}
-	opt := optimizers.Adam().LearningRate(cfg.LearningRate).Done()
+	opt := newOptimizer(cfg)
 	var err error
 	t.trainStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
 		net := t.network(ctx, x)

@@ -140,13 +140,28 @@ func NewYinYang(opts YinYangOptions) (*Dataset, error) {
 // and test (1000, seed 40). Distinct seeds matter: rejection sampling from
 // one seed yields the same samples whatever the size.
 func YinYangSplits() (trainSet, validation, test *Dataset, err error) {
-	if trainSet, err = NewYinYang(DefaultYinYangOptions(5000, 42)); err != nil {
+	return YinYangSplitsSized(0, 0, 0)
+}
+
+// YinYangSplitsSized is YinYangSplits with other sizes (0 keeps the
+// reference size), drawn from the same seeds, so that a smaller set is a
+// prefix of the reference one. jaxsnn's examples use 4992 training and 2944
+// test samples from their own generator (jax.random, another stream): runs
+// that match jaxsnn's sizes draw them from this one.
+func YinYangSplitsSized(trainSize, valSize, testSize int) (trainSet, validation, test *Dataset, err error) {
+	size := func(n, reference int) int {
+		if n == 0 {
+			return reference
+		}
+		return n
+	}
+	if trainSet, err = NewYinYang(DefaultYinYangOptions(size(trainSize, 5000), 42)); err != nil {
 		return nil, nil, nil, err
 	}
-	if validation, err = NewYinYang(DefaultYinYangOptions(1000, 41)); err != nil {
+	if validation, err = NewYinYang(DefaultYinYangOptions(size(valSize, 1000), 41)); err != nil {
 		return nil, nil, nil, err
 	}
-	if test, err = NewYinYang(DefaultYinYangOptions(1000, 40)); err != nil {
+	if test, err = NewYinYang(DefaultYinYangOptions(size(testSize, 1000), 40)); err != nil {
 		return nil, nil, nil, err
 	}
 	return trainSet, validation, test, nil

@@ -1,20 +1,31 @@
-"""Side-by-side Yin-Yang benchmark: gosnn (CLI) against jaxsnn (Python).
+"""Side-by-side Yin-Yang benchmark: gosnn against jaxsnn 0.3.0's own examples.
 
 Run with the bench venv's Python (bash scripts/bench/setup.sh first):
 
-    scripts/bench/.venv/bin/python scripts/bench/run.py --epochs 3
-    scripts/bench/.venv/bin/python scripts/bench/run.py --throughput
+    scripts/bench/.venv/bin/python scripts/bench/run.py
+    scripts/bench/.venv/bin/python scripts/bench/run.py --throughput --tasks analytical
 
-Default mode: trains, one after the other on this machine, jaxsnn's
-yinyang_analytical and yinyang_event_prop (scripts/bench/jaxsnn_yinyang.py)
-and gosnn's methods (--methods) on each backend (--backends) for --epochs
-epochs, prints a table and writes bench.json and bench.png.
+Default mode: for each task (--tasks) and each epoch count (--epochs, two of
+them), one whole process of jaxsnn's example module, unchanged,
 
---throughput: instead, for each batch size (--batch-sizes) one short run of
-each side, and the training samples per second: gosnn 5000 / the seconds of
-its last epoch (which include its validation pass over 1000 samples), jaxsnn
-its compiled training pass only (train samples / seconds); throughput.json,
-throughput.png.
+    python -m jaxsnn.examples.event.yinyang_<task> --epochs N --seed S
+
+and one of gosnn configured to do the same work, on each backend (--backends),
+
+    gosnn train configs/jaxsnn_yinyang_<task>.yaml --epochs N --seed S --backend B
+
+Seconds per epoch come from three places: the whole processes (difference of
+the wall times at the two epoch counts divided by the difference of the
+epochs, so start-up, compilation and final evaluations cancel); the
+programs' own logs (gosnn: summary.json's per-epoch seconds, epochs 2..N;
+jaxsnn: the intervals between its "Epoch i" log lines as they arrive, since
+the duration it prints itself does not wait for jax's asynchronous result);
+and compile times (gosnn: summary.json's compile_seconds). Test accuracy is
+each side's after the larger epoch count. bench.json and bench.png.
+
+--throughput: training samples per second against batch size (--batch-sizes)
+for both sides, from the same per-epoch logs of one process per batch size
+(2 epochs, the second timed); throughput.json and throughput.png.
 
 Results go to --out (default <repo>/results/bench-<timestamp>, gitignored),
 written in a hidden temporary folder next to it and renamed at the end
@@ -25,7 +36,7 @@ import datetime as dt
 import json
 import os
 import platform
-import shutil
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,22 +44,26 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-JAXSNN_RUNNER = os.path.join(HERE, "jaxsnn_yinyang.py")
-# The runner needs the bench venv (setup.sh), whichever Python runs this script.
 VENV_PYTHON = os.path.join(HERE, ".venv", "bin", "python")
 JAXSNN_PYTHON = VENV_PYTHON if os.path.exists(VENV_PYTHON) else sys.executable
 
-# jaxsnn task each gosnn method is compared with (the ratio column).
-PAIRS = {"ttfs": "analytical", "eventprop": "event_prop", "eventprop-recurrent": "event_prop"}
-TASK_LABEL = {"analytical": "yinyang analytical/TTFS", "event_prop": "yinyang EventProp"}
-JAXSNN_NAME = {"analytical": "yinyang_analytical", "event_prop": "yinyang_event_prop"}
+TASKS = {
+    # task: (jaxsnn module, gosnn config)
+    "analytical": ("jaxsnn.examples.event.yinyang_analytical", "configs/jaxsnn_yinyang_analytical.yaml"),
+    "layered_event_prop": ("jaxsnn.examples.event.yinyang_layered_event_prop",
+                           "configs/jaxsnn_yinyang_layered_event_prop.yaml"),
+    "recurrent_event_prop": ("jaxsnn.examples.event.yinyang_recurrent_event_prop",
+                             "configs/jaxsnn_yinyang_recurrent_event_prop.yaml"),
+}
+# jaxsnn's example sizes (all three): training and per-epoch test samples.
+TRAIN_SAMPLES, TEST_SAMPLES = 4992, 2944
 
 
 def default_backends():
     backends = ["go"]
     for d in filter(None, os.environ.get("PJRT_PLUGIN_LIBRARY_PATH", "").split(os.pathsep)):
         if os.path.isfile(os.path.join(d, "pjrt_c_api_cpu_plugin.so")):
-            backends.append("xla:cpu")
+            backends.insert(0, "xla:cpu")
             break
     return ",".join(backends)
 
@@ -56,28 +71,17 @@ def default_backends():
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--methods", default="ttfs,eventprop,eventprop-recurrent",
-                   help="gosnn --method values, comma separated (empty: none)")
-    p.add_argument("--backends", default=default_backends(),
-                   help="gosnn --backend values, comma separated")
-    p.add_argument("--jaxsnn-tasks", default="analytical,event_prop",
-                   help="jaxsnn tasks, comma separated (empty: none)")
-    p.add_argument("--batch-size", type=int, default=64, help="both sides (jaxsnn's tasks: 64)")
-    p.add_argument("--hidden", type=int, default=100, help="both sides (jaxsnn's tasks: 100)")
-    p.add_argument("--seed", type=int, default=1, help="gosnn --seed")
-    p.add_argument("--jaxsnn-seed", type=int, default=0, help="jaxsnn PRNGKey seed (tasks: 0)")
-    p.add_argument("--gosnn-args", default="",
-                   help="extra arguments for every gosnn train call, e.g. '--dtype float64'")
-    p.add_argument("--jaxsnn-args", default="",
-                   help="extra arguments for every jaxsnn_yinyang.py call, e.g. '--no-debug-nans'")
-    p.add_argument("--skip", default="",
-                   help="gosnn runs to leave out, comma separated METHOD@BACKEND, e.g. 'eventprop-recurrent@go'")
+    p.add_argument("--tasks", default=",".join(TASKS), help="comma separated, of " + ", ".join(TASKS))
+    p.add_argument("--epochs", default="1,3", help="the two epoch counts of the whole-process timing")
+    p.add_argument("--backends", default=default_backends(), help="gosnn --backend values, comma separated")
+    p.add_argument("--seed", type=int, default=0, help="both sides' --seed (jaxsnn's default: 0)")
+    p.add_argument("--skip", default="", help="runs to leave out, comma separated TASK@SIDE "
+                   "(SIDE: jaxsnn or a gosnn backend), e.g. 'recurrent_event_prop@go'")
+    p.add_argument("--gosnn-args", default="", help="extra arguments of every gosnn train call")
+    p.add_argument("--jaxsnn-args", default="", help="extra arguments of every jaxsnn example call")
     p.add_argument("--throughput", action="store_true", help="batch-size sweep instead (see above)")
     p.add_argument("--batch-sizes", default="16,32,64,128,256,512,1024")
-    p.add_argument("--throughput-epochs", type=int, default=1,
-                   help="gosnn epochs per batch size in --throughput (the last one is timed; 2 leaves out compilation)")
-    p.add_argument("--timeout", type=float, default=3600, help="seconds per single run")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds per process")
     p.add_argument("--out", default=None, help="results folder (default <repo>/results/bench-<timestamp>)")
     return p.parse_args(argv)
 
@@ -86,118 +90,141 @@ def split(s):
     return [x.strip() for x in s.split(",") if x.strip()]
 
 
+def load():
+    """The machine's load averages (1, 5, 15 min): the machine is shared."""
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
+
+
 def last_line(text):
-    lines = [l for l in text.strip().splitlines() if l.strip() and not l.startswith("INFO")]
+    lines = [l for l in text.strip().splitlines() if l.strip() and not l.startswith(("INFO", "WARNING"))]
     return lines[-1].strip() if lines else ""
 
 
-def run_logged(cmd, log_path, timeout, env=None):
-    """Runs cmd, stdout+stderr to log_path; returns (rc, log text, seconds)."""
+def run_timed(cmd, log_path, timeout, env=None, mark=None):
+    """Runs cmd with stdout+stderr into log_path, line by line; returns (rc,
+    text, wall seconds, arrival times of the lines matching the regex
+    mark, relative to the start)."""
     t0 = time.perf_counter()
+    marks = []
     with open(log_path, "w", encoding="utf-8") as log:
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=env, text=True, errors="replace", bufsize=1)
         try:
-            rc = subprocess.run(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                timeout=timeout, env=env).returncode
+            for line in proc.stdout:
+                now = time.perf_counter() - t0
+                log.write(line)
+                if mark and re.search(mark, line):
+                    marks.append(now)
+                if now > timeout:
+                    proc.kill()
+            rc = proc.wait(timeout=max(1, timeout - (time.perf_counter() - t0)))
         except subprocess.TimeoutExpired:
+            proc.kill()
             rc = "timeout"
+    wall = time.perf_counter() - t0
     with open(log_path, encoding="utf-8", errors="replace") as log:
         text = log.read()
-    return rc, text, time.perf_counter() - t0
+    return rc, text, wall, marks
+
+
+def mean(xs):
+    return sum(xs) / len(xs) if xs else None
+
+
+def run_jaxsnn(work, task, epochs, seed, extra, timeout, batch_size=None):
+    module = TASKS[task][0]
+    label = f"jaxsnn-{task}-e{epochs}" + (f"-b{batch_size}" if batch_size else "")
+    cmd = [JAXSNN_PYTHON, "-m", module, "--epochs", str(epochs), "--seed", str(seed)]
+    if batch_size:
+        cmd += ["--batch-size", str(batch_size)]
+    cmd += extra
+    row = {"implementation": "jaxsnn", "task": task, "backend": "jax:cpu", "epochs": epochs, "seed": seed,
+           "batch_size": batch_size or 64, "command": "python " + " ".join(cmd[1:]), "load_before": load()}
+    print(f"[bench] {row['command']}", file=sys.stderr, flush=True)
+    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"), PYTHONUNBUFFERED="1")
+    log = os.path.join(work, "logs", label + ".log")
+    rc, text, wall, marks = run_timed(cmd, log, timeout, env=env, mark=r":Epoch \d+:")
+    row.update({"wall_seconds": wall, "log": os.path.relpath(log, work), "load_after": load()})
+    if rc != 0:
+        return {**row, "error": f"jaxsnn exited {rc}: {last_line(text) or 'no output'}"}
+    accs = [float(a) for a in re.findall(r"loss: [-\d.e+]+, acc: ([\d.]+)", text)]
+    row["test_accuracy_per_epoch"] = accs
+    row["test_accuracy"] = accs[-1] if accs else None
+    # jaxsnn's own "in X s" (time_it around an asynchronous lax.scan: the
+    # dispatch, compilation included in epoch 1, not the computation).
+    row["jaxsnn_logged_epoch_seconds"] = [float(s) for s in re.findall(r"\tin ([\d.]+)s", text)]
+    # One epoch = from one "Epoch i" line to the next (printing the test
+    # result waits for it).
+    row["epoch_line_seconds"] = marks
+    row["seconds_per_epoch_from_log"] = mean([b - a for a, b in zip(marks, marks[1:])])
+    last = text.split("spikes:")[-1].split("grad:")[0] if "spikes:" in text else ""
+    spikes = re.findall(r"\t\t(\w+): ([\d.]+)\n", last)
+    row["mean_spikes_last_epoch"] = {k: float(v) for k, v in spikes}
+    return row
 
 
 class Gosnn:
     def __init__(self, work, timeout):
         self.work, self.timeout = work, timeout
         self.binary = os.path.join(work, "gosnn-bin")
-        self.build_error = None
-        self.has_method_flag = False
-        rc, text, _ = run_logged(["go", "build", "-o", self.binary, "./cmd/gosnn"],
-                                 os.path.join(work, "logs", "go-build.log"), timeout)
-        if rc != 0:
-            self.build_error = f"go build ./cmd/gosnn failed ({rc}): {last_line(text)}"
-            return
-        h = subprocess.run([self.binary, "train", "-h"], capture_output=True, text=True, cwd=REPO)
-        self.has_method_flag = "-method" in (h.stdout + h.stderr)
+        rc, text, _, _ = run_timed(["go", "build", "-o", self.binary, "./cmd/gosnn"],
+                                   os.path.join(work, "logs", "go-build.log"), timeout)
+        self.build_error = None if rc == 0 else f"go build ./cmd/gosnn failed ({rc}): {last_line(text)}"
 
-    def train(self, label, method, backend, epochs, batch_size, hidden, seed, extra):
-        row = {"implementation": "gosnn", "method": method, "backend": backend, "epochs": epochs,
-               "batch_size": batch_size, "hidden": hidden, "seed": seed}
+    def train(self, task, backend, epochs, seed, extra, batch_size=None):
+        config = TASKS[task][1]
+        label = f"gosnn-{task}-{backend.replace(':', '_')}-e{epochs}" + (f"-b{batch_size}" if batch_size else "")
+        row = {"implementation": "gosnn", "task": task, "backend": backend, "epochs": epochs, "seed": seed,
+               "batch_size": batch_size or 64, "config": config, "load_before": load()}
         if self.build_error:
             return {**row, "error": self.build_error}
         out = os.path.join(self.work, "gosnn", label)
         os.makedirs(out)
-        cmd = [self.binary, "train", "yinyang"]
-        if self.has_method_flag:
-            cmd += ["--method", method]
-        elif method != "ttfs":
-            return {**row, "error": "this gosnn CLI has no --method flag (only ttfs)"}
-        cmd += ["--epochs", str(epochs), "--batch-size", str(batch_size), "--hidden", str(hidden),
-                "--seed", str(seed), "--quiet", "--out", out, "--backend", backend] + extra
-        row["command"] = "go run ./cmd/gosnn " + " ".join(cmd[1:])
-        print(f"[bench] gosnn {method} on {backend} ...", file=sys.stderr, flush=True)
-        rc, text, wall = run_logged(cmd, os.path.join(self.work, "logs", label + ".log"), self.timeout)
-        row["wall_seconds"] = wall
-        row["log"] = os.path.join("logs", label + ".log")
+        cmd = [self.binary, "train", config, "--epochs", str(epochs), "--seed", str(seed),
+               "--backend", backend, "--quiet", "--out", out]
+        if batch_size:
+            cmd += ["--batch-size", str(batch_size)]
+        cmd += extra
+        row["command"] = "gosnn " + " ".join(cmd[1:cmd.index("--out")]) + " " + " ".join(cmd[cmd.index("--out") + 2:])
+        print(f"[bench] {row['command']}", file=sys.stderr, flush=True)
+        env = dict(os.environ, GOMLX_NO_AUTO_INSTALL="1")
+        log = os.path.join(self.work, "logs", label + ".log")
+        rc, text, wall, _ = run_timed(cmd, log, self.timeout, env=env)
+        row.update({"wall_seconds": wall, "log": os.path.relpath(log, self.work), "load_after": load()})
         subdirs = [d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d))]
         summary_path = os.path.join(out, subdirs[0], "summary.json") if len(subdirs) == 1 else None
         if rc != 0 or not summary_path or not os.path.isfile(summary_path):
-            why = last_line(text) or f"exit {rc}"
-            if rc == 0:
-                why = f"no single run folder with summary.json in --out ({len(subdirs)} folders)"
-            return {**row, "error": f"gosnn exited {rc}: {why}"}
+            return {**row, "error": f"gosnn exited {rc}: {last_line(text) or 'no summary.json'}"}
         with open(summary_path, encoding="utf-8") as f:
             s = json.load(f)
-        hist = [h.get("seconds", 0.0) for h in s.get("history") or []]
+        hist = s.get("history") or []
+        secs = [h.get("seconds", 0.0) for h in hist]
         row.update({
             "run_folder": os.path.relpath(os.path.join(out, subdirs[0]), self.work),
             "backend": s.get("backend", backend),
-            "status": s.get("status"),
             "test_accuracy": s.get("test_accuracy"),
-            "seconds_per_epoch_summary": s.get("seconds_per_epoch"),
-            "first_epoch_seconds": hist[0] if hist else None,
-            "epoch_seconds": hist,
-            "total_seconds": s.get("total_seconds"),
+            # The per-epoch evaluation is on the validation split, sized as
+            # jaxsnn's per-epoch test set.
+            "val_accuracy_per_epoch": [h.get("val_accuracy") for h in hist],
+            "overflow_per_epoch": [h.get("overflow") for h in hist],
+            "epoch_seconds": secs,
+            "compile_seconds": s.get("compile_seconds"),
+            "seconds_per_epoch_from_log": mean(secs[1:]) if len(secs) > 1 else None,
             "versions": s.get("versions"),
         })
-        # Steady state: later epochs; the first one includes compilation.
-        if len(hist) > 1:
-            row["seconds_per_epoch"] = sum(hist[1:]) / len(hist[1:])
-            row["includes_first_epoch"] = False
-        else:
-            row["seconds_per_epoch"] = s.get("seconds_per_epoch")
-            row["includes_first_epoch"] = True
-        row["last_epoch_seconds"] = hist[-1] if hist else None
         return row
 
 
-def run_jaxsnn(work, label, task, epochs, batch_size, hidden, seed, extra, timeout):
-    row = {"implementation": "jaxsnn", "method": JAXSNN_NAME[task], "task_key": task, "epochs": epochs,
-           "batch_size": batch_size, "hidden": hidden, "seed": seed, "backend": "jax:cpu"}
-    out_json = os.path.join(work, "jaxsnn", label + ".json")
-    os.makedirs(os.path.dirname(out_json), exist_ok=True)
-    cmd = [JAXSNN_PYTHON, JAXSNN_RUNNER, "--task", task, "--epochs", str(epochs),
-           "--batch-size", str(batch_size), "--hidden", str(hidden), "--seed", str(seed),
-           "--json", out_json] + extra
-    row["command"] = "python scripts/bench/jaxsnn_yinyang.py " + " ".join(cmd[2:])
-    print(f"[bench] jaxsnn {JAXSNN_NAME[task]} ...", file=sys.stderr, flush=True)
-    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"))
-    rc, text, wall = run_logged(cmd, os.path.join(work, "logs", label + ".log"), timeout, env=env)
-    row["wall_seconds"] = wall
-    row["log"] = os.path.join("logs", label + ".log")
-    if rc != 0 or not os.path.isfile(out_json):
-        return {**row, "error": f"jaxsnn exited {rc}: {last_line(text) or 'no output'}"}
-    with open(out_json, encoding="utf-8") as f:
-        r = json.load(f)
-    row.update({k: r.get(k) for k in (
-        "backend", "test_accuracy", "max_test_accuracy", "seconds_per_epoch", "train_seconds_per_epoch",
-        "eval_seconds_per_epoch", "compile_seconds", "first_epoch_seconds", "train_samples",
-        "test_samples", "train_samples_per_second", "total_seconds", "versions", "debug_nans")})
-    row["epoch_seconds"] = [h["seconds"] for h in r.get("history", [])]
-    row["includes_first_epoch"] = False
-    row["result_json"] = os.path.relpath(out_json, work)
-    return row
+def whole_process_rate(short, long):
+    """Seconds per epoch from two whole processes at two epoch counts."""
+    if short.get("error") or long.get("error"):
+        return None
+    return (long["wall_seconds"] - short["wall_seconds"]) / (long["epochs"] - short["epochs"])
 
 
 def fmt(v, spec):
@@ -207,113 +234,137 @@ def fmt(v, spec):
 def print_table(rows, headers, file=sys.stdout):
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(h)
               for i, h in enumerate(headers)]
-    line = "  ".join(str(h).ljust(w) for h, w in zip(headers, widths))
-    print(line, file=file)
+    print("  ".join(str(h).ljust(w) for h, w in zip(headers, widths)), file=file)
     print("  ".join("-" * w for w in widths), file=file)
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)), file=file)
 
 
-def compare(args, work):
-    methods, backends, tasks = split(args.methods), split(args.backends), split(args.jaxsnn_tasks)
-    for t in tasks:
-        if t not in JAXSNN_NAME:
-            sys.exit(f"run.py: unknown jaxsnn task {t!r} (known: {', '.join(JAXSNN_NAME)})")
-    results = []
-    jx = {}
+def compare(args, work, results):
+    tasks, backends = split(args.tasks), split(args.backends)
+    e1, e2 = (int(e) for e in split(args.epochs))
+    if e2 <= e1:
+        sys.exit("run.py: --epochs needs two increasing counts, e.g. 1,3")
+    skip = split(args.skip)
+    go = Gosnn(work, args.timeout)
+    # Filled in place, so that an interrupted run keeps what it measured.
+    runs, summary = results.setdefault("runs", []), results.setdefault("summary", [])
     for task in tasks:
-        r = run_jaxsnn(work, f"jaxsnn-{task}", task, args.epochs, args.batch_size, args.hidden,
-                       args.jaxsnn_seed, args.jaxsnn_args.split(), args.timeout)
-        r["task"] = TASK_LABEL[task]
-        jx[task] = r
-        results.append(r)
-    if methods:
-        go = Gosnn(work, args.timeout)
-        for backend in backends:
-            for method in methods:
-                if f"{method}@{backend}" in split(args.skip):
-                    continue
-                label = f"gosnn-{method}-{backend.replace(':', '_')}"
-                r = go.train(label, method, backend, args.epochs, args.batch_size, args.hidden,
-                             args.seed, args.gosnn_args.split())
-                pair = PAIRS.get(method)
-                r["task"] = TASK_LABEL.get(pair, "yinyang " + method)
-                base = jx.get(pair)
-                if base and not base.get("error") and not r.get("error") and base.get("seconds_per_epoch"):
-                    r["ratio_vs_jaxsnn"] = r["seconds_per_epoch"] / base["seconds_per_epoch"]
-                    r["compared_with"] = JAXSNN_NAME[pair]
-                results.append(r)
-    # Sort: by task, jaxsnn first.
-    order = {TASK_LABEL["analytical"]: 0, TASK_LABEL["event_prop"]: 1}
-    results.sort(key=lambda r: (order.get(r["task"], 2), r["implementation"] != "jaxsnn"))
+        if task not in TASKS:
+            sys.exit(f"run.py: unknown task {task!r} (known: {', '.join(TASKS)})")
+        sides = ([] if f"{task}@jaxsnn" in skip else ["jaxsnn"]) + [b for b in backends if f"{task}@{b}" not in skip]
+        for side in sides:
+            pair = []
+            for e in (e1, e2):
+                if side == "jaxsnn":
+                    r = run_jaxsnn(work, task, e, args.seed, args.jaxsnn_args.split(), args.timeout)
+                else:
+                    r = go.train(task, side, e, args.seed, args.gosnn_args.split())
+                runs.append(r)
+                pair.append(r)
+            short, long = pair
+            s = {"task": task, "implementation": long["implementation"], "backend": long["backend"],
+                 "epochs": [e1, e2], "seconds_per_epoch_whole_process": whole_process_rate(short, long),
+                 "seconds_per_epoch_from_log": long.get("seconds_per_epoch_from_log"),
+                 "test_accuracy": long.get("test_accuracy"), "error": long.get("error") or short.get("error"),
+                 "wall_seconds": [short.get("wall_seconds"), long.get("wall_seconds")],
+                 "load": [short.get("load_before"), long.get("load_after")]}
+            if long["implementation"] == "gosnn":
+                s["compile_seconds"] = long.get("compile_seconds")
+                s["val_accuracy_per_epoch"] = long.get("val_accuracy_per_epoch")
+            else:
+                s["test_accuracy_per_epoch"] = long.get("test_accuracy_per_epoch")
+                # Its own epoch-1 duration: tracing and compiling the
+                # training scan (plus its dispatch), not the computation.
+                logged = long.get("jaxsnn_logged_epoch_seconds") or []
+                s["compile_seconds"] = logged[0] if logged else None
+            summary.append(s)
+        base = next((s for s in summary if s["task"] == task and s["implementation"] == "jaxsnn"), None)
+        for s in summary:
+            if s["task"] != task or s["implementation"] != "gosnn" or not base:
+                continue
+            for k in ("seconds_per_epoch_whole_process", "seconds_per_epoch_from_log"):
+                if s.get(k) and base.get(k):
+                    s["ratio_" + k] = s[k] / base[k]
+            if s.get("test_accuracy") is not None and base.get("test_accuracy") is not None:
+                s["accuracy_minus_jaxsnn"] = s["test_accuracy"] - base["test_accuracy"]
     table = []
-    for r in results:
-        if r.get("error"):
-            table.append([r["task"], f"{r['implementation']} {r['method']}", r["backend"],
-                          "ERROR", "-", "-", "-", r["error"][:160]])
+    for s in summary:
+        if s.get("error"):
+            table.append([s["task"], s["implementation"], s["backend"], "ERROR", "-", "-", "-", "-", "-", s["error"][:120]])
             continue
-        spe = fmt(r.get("seconds_per_epoch"), ".2f") + ("*" if r.get("includes_first_epoch") else "")
-        first = (r.get("compile_seconds") or 0) + (r.get("first_epoch_seconds") or 0) \
-            if r["implementation"] == "jaxsnn" else r.get("first_epoch_seconds")
-        ratio = "1.00" if r["implementation"] == "jaxsnn" else fmt(r.get("ratio_vs_jaxsnn"), ".2f")
-        acc = fmt(100 * r["test_accuracy"] if r.get("test_accuracy") is not None else None, ".1f")
-        table.append([r["task"], f"{r['implementation']} {r['method']}", r["backend"], spe,
-                      fmt(first, ".2f"), ratio, acc, ""])
-    headers = ["task", "implementation", "backend", "s/epoch", "1st epoch+compile s",
-               "gosnn/jaxsnn", "test acc %", "error"]
-    return results, table, headers
+        jx = s["implementation"] == "jaxsnn"
+        table.append([s["task"], s["implementation"], s["backend"],
+                      fmt(s["seconds_per_epoch_whole_process"], ".2f"), fmt(s["seconds_per_epoch_from_log"], ".2f"),
+                      "1" if jx else fmt(s.get("ratio_seconds_per_epoch_whole_process"), ".3f"),
+                      "1" if jx else fmt(s.get("ratio_seconds_per_epoch_from_log"), ".3f"),
+                      fmt(100 * s["test_accuracy"] if s.get("test_accuracy") is not None else None, ".1f"),
+                      fmt(s.get("compile_seconds"), ".1f"), ""])
+    headers = ["task", "implementation", "backend", "s/epoch (processes)", "s/epoch (logs)",
+               "ratio (processes)", "ratio (logs)", f"test acc % after {e2}", "compile s", "error"]
+    return table, headers
 
 
 def plot_bars(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    ok = [r for r in results if not r.get("error") and r.get("seconds_per_epoch")]
+    # The in-process epoch times: a whole-process difference is only as good
+    # as the load was steady between the two processes.
+    key = "seconds_per_epoch_from_log"
+    ok = [s for s in results.get("summary", []) if not s.get("error") and s.get(key)]
     if not ok:
         return False
-    labels = [f"{r['implementation']}\n{r['method']}\n{r['backend']}" for r in ok]
-    colors = ["tab:orange" if r["implementation"] == "jaxsnn" else "tab:blue" for r in ok]
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(ok)), 4.5))
-    bars = ax.bar(range(len(ok)), [r["seconds_per_epoch"] for r in ok], color=colors)
-    for b, r in zip(bars, ok):
-        ax.annotate(f"{r['seconds_per_epoch']:.2f}", (b.get_x() + b.get_width() / 2, b.get_height()),
-                    ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(range(len(ok)))
-    ax.set_xticklabels(labels, fontsize=8)
-    ax.set_ylabel("seconds per epoch")
-    ax.set_title(f"Yin-Yang, batch {ok[0]['batch_size']}, hidden {ok[0]['hidden']}, "
-                 f"{ok[0]['epochs']} epoch(s) ({platform.node()})", fontsize=9)
+    tasks = list(dict.fromkeys(s["task"] for s in ok))
+    sides = list(dict.fromkeys(f"{s['implementation']} {s['backend']}" for s in ok))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.8 / len(sides)
+    for j, side in enumerate(sides):
+        xs, ys = [], []
+        for i, t in enumerate(tasks):
+            for s in ok:
+                if s["task"] == t and f"{s['implementation']} {s['backend']}" == side:
+                    xs.append(i + j * width)
+                    ys.append(s[key])
+        bars = ax.bar(xs, ys, width, label=side)
+        for b, y in zip(bars, ys):
+            ax.annotate(f"{y:.2f}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center",
+                        va="bottom", fontsize=7)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(tasks))])
+    ax.set_xticklabels(tasks, fontsize=8)
+    ax.set_ylabel("seconds per epoch (from the logs)")
+    ax.set_yscale("log")
+    ax.set_title(f"Yin-Yang, jaxsnn 0.3.0 examples vs gosnn configs/jaxsnn_*.yaml ({platform.node()})", fontsize=9)
+    ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
 
 
-def throughput(args, work):
-    methods, backends, tasks = split(args.methods), split(args.backends), split(args.jaxsnn_tasks)
-    sizes = [int(b) for b in split(args.batch_sizes)]
-    results = []
-    go = Gosnn(work, args.timeout) if methods else None
-    for b in sizes:
+def throughput(args, work, results):
+    tasks, backends, skip = split(args.tasks), split(args.backends), split(args.skip)
+    go = Gosnn(work, args.timeout)
+    runs = results.setdefault("runs", [])
+    for b in (int(x) for x in split(args.batch_sizes)):
         for task in tasks:
-            r = run_jaxsnn(work, f"jaxsnn-{task}-b{b}", task, 1, b, args.hidden, args.jaxsnn_seed,
-                           args.jaxsnn_args.split(), args.timeout)
-            r["samples_per_second"] = r.get("train_samples_per_second")
-            results.append(r)
-        for backend in backends:
-            for method in methods:
-                if f"{method}@{backend}" in split(args.skip):
+            if f"{task}@jaxsnn" not in skip:
+                r = run_jaxsnn(work, task, 2, args.seed, args.jaxsnn_args.split(), args.timeout, batch_size=b)
+                # The samples of an epoch: train (whole batches) + test.
+                n = TRAIN_SAMPLES // b * b + TEST_SAMPLES // b * b
+                r["samples_per_second"] = n / r["seconds_per_epoch_from_log"] if r.get("seconds_per_epoch_from_log") else None
+                runs.append(r)
+            for backend in backends:
+                if f"{task}@{backend}" in skip:
                     continue
-                r = go.train(f"gosnn-{method}-{backend.replace(':', '_')}-b{b}", method, backend,
-                             args.throughput_epochs, b, args.hidden, args.seed, args.gosnn_args.split())
-                if not r.get("error") and r.get("last_epoch_seconds"):
-                    r["samples_per_second"] = 5000 / r["last_epoch_seconds"]
-                results.append(r)
-    table = []
-    for r in results:
-        sps = "ERROR: " + r["error"][:120] if r.get("error") else fmt(r.get("samples_per_second"), ".0f")
-        table.append([r["implementation"] + " " + r["method"], r["backend"], r["batch_size"], sps])
-    return results, table, ["implementation", "backend", "batch size", "samples/s"]
+                r = go.train(task, backend, 2, args.seed, args.gosnn_args.split(), batch_size=b)
+                secs = r.get("epoch_seconds") or []
+                r["samples_per_second"] = (TRAIN_SAMPLES + TEST_SAMPLES) / secs[-1] if len(secs) > 1 else None
+                runs.append(r)
+    table = [[r["task"], r["implementation"], r["backend"], r["batch_size"],
+              "ERROR: " + r["error"][:100] if r.get("error") else fmt(r.get("samples_per_second"), ".0f")]
+             for r in runs]
+    return table, ["task", "implementation", "backend", "batch size", "samples/s"]
 
 
 def plot_throughput(results, path):
@@ -321,9 +372,9 @@ def plot_throughput(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     series = {}
-    for r in results:
+    for r in results.get("runs", []):
         if r.get("samples_per_second"):
-            series.setdefault(f"{r['implementation']} {r['method']} ({r['backend']})", []).append(
+            series.setdefault(f"{r['implementation']} {r['task']} ({r['backend']})", []).append(
                 (r["batch_size"], r["samples_per_second"]))
     if not series:
         return False
@@ -335,15 +386,26 @@ def plot_throughput(results, path):
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("batch size")
-    ax.set_ylabel("training samples per second")
-    ax.set_title(f"Yin-Yang training throughput ({platform.node()})", fontsize=9)
-    # Outside the axes: inside, it hid the curves' points.
+    ax.set_ylabel("samples per second (train + test pass)")
+    ax.set_title(f"Yin-Yang throughput, jaxsnn 0.3.0 vs gosnn ({platform.node()})", fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def versions():
+    v = {}
+    try:
+        out = subprocess.run([JAXSNN_PYTHON, "-c", "import importlib.metadata as m; print(' '.join(p + '=' + "
+                              "m.version(p) for p in ('jaxsnn', 'jax', 'jaxlib', 'optax', 'numpy')))"],
+                             capture_output=True, text=True, timeout=60).stdout.split()
+        v.update(dict(x.split("=", 1) for x in out))
+    except Exception as e:  # the numbers matter more than the versions
+        v["error"] = str(e)
+    return v
 
 
 def main(argv=None):
@@ -357,25 +419,27 @@ def main(argv=None):
     os.makedirs(os.path.join(work, "logs"))
     started = dt.datetime.now().astimezone()
     status = "finished"
-    results, table, headers = [], [], []
+    results, table, headers = {}, [], []
+    name = "throughput" if args.throughput else "bench"
     try:
-        if args.throughput:
-            results, table, headers = throughput(args, work)
-        else:
-            results, table, headers = compare(args, work)
+        table, headers = (throughput if args.throughput else compare)(args, work, results)
     except KeyboardInterrupt:
         status = "interrupted"
     finally:
-        name = "throughput" if args.throughput else "bench"
         doc = {
             "mode": name, "status": status, "started_at": started.isoformat(),
-            "finished_at": dt.datetime.now().astimezone().isoformat(),
-            "args": vars(args), "host": {"node": platform.node(), "machine": platform.machine(),
-                                         "num_cpu": os.cpu_count(), "python": platform.python_version()},
-            "gosnn_seconds_per_epoch": "mean over epochs 2..N of summary.json history (epoch 1 includes "
-                                       "compilation); with one epoch, summary seconds_per_epoch (marked *)",
-            "jaxsnn_seconds_per_epoch": "compiled training pass + test evaluation; compile_seconds separate",
-            "table": {"headers": headers, "rows": table}, "results": results,
+            "finished_at": dt.datetime.now().astimezone().isoformat(), "args": vars(args),
+            "host": {"node": platform.node(), "machine": platform.machine(), "num_cpu": os.cpu_count(),
+                     "python": platform.python_version(), "load_at_end": load()},
+            "jaxsnn_versions": versions(),
+            "notes": {
+                "seconds_per_epoch_whole_process": "(wall(E2) - wall(E1)) / (E2 - E1) of whole processes",
+                "seconds_per_epoch_from_log": "gosnn: mean of summary.json epoch seconds 2..N (train + "
+                                              "validation pass); jaxsnn: mean interval between its 'Epoch i' "
+                                              "log lines (train scan + test pass)",
+                "load": "os.getloadavg() before the short and after the long process; the machine is shared",
+            },
+            "table": {"headers": headers, "rows": table}, **results,
         }
         with open(os.path.join(work, name + ".json"), "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=2)
@@ -391,9 +455,6 @@ def main(argv=None):
         os.chmod(work, 0o755)  # mkdtemp made it private
         os.rename(work, final)
     print_table(table, headers)
-    if not args.throughput:
-        print("s/epoch: jaxsnn = compiled train pass + test eval (compile excluded); gosnn = mean of epochs 2..N,"
-              " * = single epoch incl. compilation and validation pass")
     print(f"results: {final}/{name}.json" + (f", {name}.png" if plotted else ""))
     return 0 if status == "finished" else 1
 

@@ -3,8 +3,8 @@ event-based LIF layer (forward spikes, and the gradients of a first-spike-time
 loss as jaxsnn's EventProp layer and its analytical TTFS layer compute them),
 so that gosnn's Go tests need no Python.
 
-    bash scripts/bench/setup.sh         # the pinned venv (jaxsnn 0.1.0, jax 0.4.23)
-    scripts/bench/.venv/bin/python scripts/golden/jaxsnn_golden.py [--out PATH]
+    bash scripts/bench/setup.sh 0.1.0   # the pinned venv (jaxsnn 0.1.0, jax 0.4.23)
+    scripts/bench/.venv-0.1.0/bin/python scripts/golden/jaxsnn_golden.py [--out PATH]
 
 jaxsnn code used (jaxsnn 0.1.0 = the repository's src/pyjaxsnn/jaxsnn at the
 time of commit 65d6374): jaxsnn.event.leaky_integrate_and_fire.LIF (forward:
