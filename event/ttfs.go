@@ -311,11 +311,11 @@ func AttachCrossingGradient(tStar, inputTimes, weights *Node, p snn.LIF, maxGrad
 		c := func(v float64) *Node { return Scalar(g, dtype, v) }
 		times, w := StopGradient(inputTimes), StopGradient(weights)
 		spiked := IsFinite(tStar)
-		ts := Where(spiked, tStar, c(0))
-		finite := IsFinite(times)
-		delay := Sub(InsertAxes(ts, 1), InsertAxes(Where(finite, times, c(0)), 2)) // [B, I, J]: t* - t_i
-		inSet := LogicalAnd(InsertAxes(finite, 2), GreaterOrEqual(delay, c(0)))
-		inSet = LogicalAnd(inSet, InsertAxes(spiked, 1))
+		// Silent neurons at -Inf and absent inputs at +Inf make t* - t_i =
+		// -Inf: one comparison then finds the causal sets.
+		ts := Where(spiked, tStar, Infinity(g, dtype, -1))
+		delay := Sub(InsertAxes(ts, 1), InsertAxes(Where(IsFinite(times), times, Infinity(g, dtype, 1)), 2)) // [B, I, J]: t* - t_i
+		inSet := GreaterOrEqual(delay, c(0))
 		zero := ZerosLike(delay)
 		kernel, slope := pspAndSlope(Where(inSet, delay, zero), p)
 		kernel = Where(inSet, kernel, zero)
