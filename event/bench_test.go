@@ -75,3 +75,69 @@ func BenchmarkEventPropMemory(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTTFSYinYang runs the TTFS network of the Yin-Yang task (4 inputs
+// + bias -> 120 + bias -> 3, fastAndDeep's neuron and initialisation, batch
+// 150, float32) on the default backend: the forward pass alone (as in
+// evaluation) and the forward pass with the gradients of every weight (as in
+// a training step). It isolates the layer's cost from the trainer's.
+//
+//	go test -run XXX -bench TTFSYinYang ./event/
+func BenchmarkTTFSYinYang(b *testing.B) {
+	const batch, numFeatures, hidden, numOut = 150, 4, 120, 3
+	rng := rand.New(rand.NewPCG(7, 8))
+	values := make([]float32, batch*numFeatures)
+	for i := range values {
+		values[i] = float32(rng.Float64())
+	}
+	normal := func(n int, mean, std float64) []float32 {
+		w := make([]float32, n)
+		for i := range w {
+			w[i] = float32(mean + std*rng.NormFloat64())
+		}
+		return w
+	}
+	w1 := normal((numFeatures+1)*hidden, 1.5, 0.8)
+	w2 := normal((hidden+1)*numOut, 0.5, 0.8)
+	cfg := TTFS{Neuron: snn.FastAndDeepLIF(), MaxGradNorm: 0.2}
+	withBias := func(t *Node) *Node {
+		bias := BroadcastToDims(Scalar(t.Graph(), t.DType(), 0.9), t.Shape().Dim(0), 1)
+		return Concatenate([]*Node{t, bias}, 1)
+	}
+	network := func(x, w1, w2 *Node) *Node {
+		times := AddScalar(MulScalar(x, 1.85), 0.15)
+		h := FirstSpikeTimes(withBias(times), w1, cfg)
+		return FirstSpikeTimes(withBias(h), w2, cfg)
+	}
+	for _, withGrad := range []bool{false, true} {
+		name := "forward"
+		if withGrad {
+			name = "gradient"
+		}
+		b.Run(name, func(b *testing.B) {
+			backend := testBackend(b)
+			exec, err := NewExec(backend, func(x, w1, w2 *Node) []*Node {
+				out := network(x, w1, w2)
+				loss := ReduceAllSum(Where(IsFinite(out), out, ZerosLike(out)))
+				if !withGrad {
+					return []*Node{loss}
+				}
+				return append(Gradient(loss, w1, w2), loss)
+			})
+			require.NoError(b, err)
+			args := []any{tensors.FromFlatDataAndDimensions(values, batch, numFeatures),
+				tensors.FromFlatDataAndDimensions(w1, numFeatures+1, hidden),
+				tensors.FromFlatDataAndDimensions(w2, hidden+1, numOut)}
+			_, err = exec.Exec(args...) // compile
+			require.NoError(b, err)
+			b.ResetTimer()
+			for range b.N {
+				outs, err := exec.Exec(args...)
+				require.NoError(b, err)
+				for _, o := range outs {
+					o.FinalizeAll()
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -70,13 +71,15 @@ func (c TTFS) horizon() float64 {
 // analytical one, dt/dθ = -(∂V/∂θ)/V̇ at the crossing, and zero for silent
 // neurons.
 //
-// The forward pass does not sort: for every input k it takes the causal set
-// {i : t_i <= t_k} (all inputs at one instant enter together, so exact ties
-// are handled exactly), solves for the threshold crossing in closed form and
-// keeps the candidate if it lies in [t_k, next input time); the first spike
-// is the earliest valid candidate. Göltz et al. (2021), Nat. Mach. Intell. 3,
-// "Fast and energy-efficient neuromorphic deep learning with first-spike
-// times", eqs. for tau_mem = tau_syn (Lambert W) and tau_mem = 2 tau_syn.
+// The forward pass sorts each sample's input times (a sorting network) and
+// takes, for every interval between consecutive input times, the causal set
+// {i : t_i <= interval start} (all inputs at one instant enter together, so
+// exact ties are handled exactly); the sums the closed form needs come from
+// one prefix sum over the sorted inputs. The first interval in which the
+// membrane reaches the threshold holds the first spike, solved in closed
+// form there. Göltz et al. (2021), Nat. Mach. Intell. 3, "Fast and
+// energy-efficient neuromorphic deep learning with first-spike times", eqs.
+// for tau_mem = tau_syn (Lambert W) and tau_mem = 2 tau_syn.
 func FirstSpikeTimes(inputTimes, weights *Node, cfg TTFS) *Node {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
@@ -98,6 +101,13 @@ func checkShapes(inputTimes, weights *Node) {
 }
 
 // FirstCrossing is the forward pass of FirstSpikeTimes, without gradient.
+//
+// Layout: the pure-Go backend runs same-shape element-wise ops and
+// Concatenate (a memory copy) fast, and broadcasting, Slice, Gather and
+// reductions element by element through index iterators, several times
+// slower. So inputs and intervals are columns ([I, B]: one column per
+// sample), and the per-neuron sums [J, K, B] get the per-interval values by
+// tiling whole [K, B] blocks.
 func FirstCrossing(inputTimes, weights *Node, cfg TTFS) *Node {
 	times := StopGradient(inputTimes)
 	w := StopGradient(weights)
@@ -111,23 +121,28 @@ func FirstCrossing(inputTimes, weights *Node, cfg TTFS) *Node {
 	// Times relative to each sample's earliest input keep the exponentials
 	// bounded by exp(horizon/tau_syn).
 	finite := IsFinite(times)
-	ref := ReduceAndKeep(Where(finite, times, inf), ReduceMin, 1)
+	ref := ReduceAndKeep(Where(finite, times, inf), ReduceMin, 1) // [B, 1]
 	ref = Where(IsFinite(ref), ref, c(0))
-	rel := Sub(times, ref)
-	active := LogicalAnd(finite, LessOrEqual(rel, c(cfg.horizon())))
+	rel := Transpose(Sub(times, ref), 0, 1) // [I, B]
+	active := LogicalAnd(Transpose(finite, 0, 1), LessOrEqual(rel, c(cfg.horizon())))
 	rel = Where(active, rel, c(0))
 
-	// before[b,k,i]: input i belongs to the causal set that ends at input k.
-	// Inactive inputs sit at a far time, so they are never before an active
-	// input k (inactive k give no valid candidate anyway) and never "next".
+	// The causal sets {i : t_i <= t_k} are prefixes of the time-sorted
+	// inputs. Each input's terms go to its sorted position (the number of
+	// inputs strictly earlier: inputs at one instant share a position, so
+	// they enter together) and a prefix sum over positions gives the sums of
+	// every causal set: O(I log I) work instead of [B, I, I] pair tensors.
+	// Inactive inputs sit at a far time, after every active one, with zero
+	// terms; the intervals that start there are rejected.
 	far := c(farTime)
 	relFar := Where(active, rel, far)
-	relK := BroadcastToDims(InsertAxes(relFar, 2), batch, numIn, numIn)
-	relI := BroadcastToDims(InsertAxes(relFar, 1), batch, numIn, numIn)
-	before := LessOrEqual(relI, relK)
-	next := ReduceMin(Where(before, far, relI), 2) // [B, K]: earliest later input, or far
+	starts := snngraph.SortColumnValues(relFar) // [K, B]: interval k starts at the k-th input time
+	pos := snngraph.CountLess(starts, relFar)   // [I, B]
+	next := BroadcastToDims(far, 1, batch)      // [K, B]: where interval k ends
+	if numIn > 1 {
+		next = Concatenate([]*Node{Slice(starts, AxisRange(1, numIn)), next}, 0)
+	}
 
-	// Two sums over each causal set, as one batched matmul.
 	var f1, f2 *Node
 	tauS, tauM := p.TauSyn, p.TauMem
 	zero := ZerosLike(rel)
@@ -139,93 +154,197 @@ func FirstCrossing(inputTimes, weights *Node, cfg TTFS) *Node {
 		f1 = Where(active, Exp(DivScalar(rel, tauS)), zero)
 		f2 = Where(active, Exp(DivScalar(rel, tauM)), zero)
 	}
-	wB := InsertAxes(w, 0)
-	features := Concatenate([]*Node{Mul(InsertAxes(f1, 2), wB), Mul(InsertAxes(f2, 2), wB)}, 2) // [B, I, 2J]
-	sums := Einsum("bki,bif->bkf", ConvertDType(before, dtype), features)                       // [B, K, 2J]
-	s1 := Slice(sums, AxisRange(), AxisRange(), AxisRange(0, numOut))
-	s2 := Slice(sums, AxisRange(), AxisRange(), AxisRange(numOut, 2*numOut))
+	// terms[i, b, :] = (f1 w_i, f2 w_i), the input's share of both sums.
+	// (An Einsum with nothing to contract is several times slower on the
+	// pure-Go backend than this broadcast product.)
+	terms := Mul(InsertAxes(Stack([]*Node{f1, f2}, 2), 3), Reshape(w, numIn, 1, 1, numOut)) // [I, B, 2, J]
+	sample := Iota(g, shapes.Make(dtypes.Int32, numIn, batch), 1)
+	at := Stack([]*Node{pos, sample}, 2) // [I, B, 2]
+	sums := Zeros(g, shapes.Make(dtype, numIn, batch, 2, numOut))
+	sums = ScatterSum(sums, at, terms, false, false)
+	sums = snngraph.PrefixSum(sums, 0)                            // [K, B, 2, J]
+	sums = TransposeAllDims(sums, 2, 3, 0, 1)                     // [2, J, K, B]
+	s1 := Reshape(Slice(sums, AxisElem(0)), numOut, numIn, batch) // [J, K, B]
+	s2 := Reshape(Slice(sums, AxisElem(1)), numOut, numIn, batch) // [J, K, B]
+	intervals := crossingIntervals{start: starts, end: next, horizon: cfg.horizon(), neurons: numOut}
 
-	var candidate, solvable *Node
+	var first *Node // [J, B]
 	switch p.Ratio() {
 	case snn.RatioEqual:
-		// e^{-s}(A s - B) = ϑ' with s = t/tau: s = B/A - W0(-(ϑ'/A) e^{B/A}).
-		cc := (p.Threshold - p.Leak) * p.Capacitance() / tauS
-		a, b := s1, s2
-		posA := GreaterThan(a, c(0))
-		safeA := Where(posA, a, c(1))
-		ratio := Div(b, safeA)
-		z := Neg(Mul(Div(c(cc), safeA), Exp(ratio)))
-		w0 := snngraph.LambertW0(z)
-		solvable = LogicalAnd(posA, LogicalNot(IsNaN(w0)))
-		candidate = MulScalar(Sub(ratio, Where(solvable, w0, c(0))), tauS)
+		first = firstCrossingEqual(s1, s2, intervals, p)
 	case snn.RatioDouble:
-		// (2 tau_s / C)(a2 x - a1 x²) = ϑ' with x = e^{-t/tau_m}: the first
-		// crossing is the larger root x = (a2 + √D) / (2 a1).
-		cc := (p.Threshold - p.Leak) * p.Capacitance() / (2 * tauS)
-		a1, a2 := s1, s2
-		disc := Sub(Square(a2), Mul(c(4*cc), a1))
-		den := Add(a2, Sqrt(Max(disc, c(0))))
-		solvable = LogicalAnd(LogicalAnd(GreaterThan(a1, c(0)), GreaterOrEqual(disc, c(0))), GreaterThan(den, c(0)))
-		safeDen := Where(solvable, den, c(1))
-		safeA1 := Where(solvable, a1, c(1))
-		candidate = MulScalar(Log(Div(Mul(c(2), safeA1), safeDen)), tauM)
+		first = firstCrossingDouble(s1, s2, intervals, p)
 	}
-	relKJ := InsertAxes(rel, 2)
-	valid := LogicalAnd(solvable, InsertAxes(active, 2))
-	valid = LogicalAnd(valid, GreaterOrEqual(candidate, relKJ))
-	valid = LogicalAnd(valid, LessThan(candidate, InsertAxes(next, 2)))
-	first := ReduceMin(Where(valid, candidate, inf), 1) // [B, J]
 	first = Where(LessOrEqual(first, c(cfg.horizon())), first, inf)
-	return Add(first, ref)
+	return Add(Transpose(first, 0, 1), ref)
+}
+
+// crossingIntervals are the intervals [start, end) [K, B] between
+// consecutive input times (relative to each sample's first input) in which
+// a causal set drives the membrane alone; starts beyond the horizon are not
+// simulated, ends beyond it mean "never".
+type crossingIntervals struct {
+	start, end *Node
+	horizon    float64
+	neurons    int
+}
+
+// tile repeats x [K, B] for every neuron: [J, K, B], by copying whole blocks.
+func (iv crossingIntervals) tile(x *Node) *Node {
+	x = InsertAxes(x, 0)
+	if iv.neurons == 1 {
+		return x
+	}
+	copies := make([]*Node, iv.neurons)
+	for j := range copies {
+		copies[j] = x
+	}
+	return Concatenate(copies, 0)
+}
+
+// firstCrossingEqual finds, for tau_mem = tau_syn, the first threshold
+// crossing [J, B] from the sums a = Σ w e^{s_i}, b = Σ w s_i e^{s_i}
+// (s = t/tau_syn) of every causal set [J, K, B]. The membrane of set k is
+// u(s) = e^{-s}(a s - b) (in units of C/tau_syn), the threshold cc =
+// ϑ'C/tau_syn.
+//
+// Solving u = cc needs Lambert W (s = b/a - W0(-(cc/a) e^{b/a})), dozens of
+// ops per element; so the interval of the first crossing is found first, by
+// comparisons, and W0 is evaluated once per neuron. For a > 0, u rises to a
+// single peak at s_p = 1 + b/a (for a <= 0 it never rises to cc from below).
+// Before the first crossing u(s_k) < cc, so the first crossing lies in the
+// first interval k where u reaches cc in [s_k, s_k+1]: either u(s_k+1) >= cc,
+// or the peak lies inside the interval and u(s_p) >= cc.
+func firstCrossingEqual(a, b *Node, iv crossingIntervals, p snn.LIF) *Node {
+	g := a.Graph()
+	dtype := a.DType()
+	c := func(v float64) *Node { return Scalar(g, dtype, v) }
+	inf := Infinity(g, dtype, 1)
+	numOut, numSets, batch := a.Shape().Dim(0), a.Shape().Dim(1), a.Shape().Dim(2)
+	tau := p.TauSyn
+	cc := (p.Threshold - p.Leak) * p.Capacitance() / tau
+
+	// Per-interval values [K, B]; +Inf rejects the comparisons they enter:
+	// inactive intervals never start, the last one never ends.
+	started := LessOrEqual(iv.start, c(iv.horizon))
+	ends := LessOrEqual(iv.end, c(iv.horizon))
+	sEnd := Where(ends, DivScalar(iv.end, tau), ZerosLike(iv.end))
+	peakStart := iv.tile(Where(started, AddScalar(DivScalar(iv.start, tau), -1), inf)) // s_p >= s_k
+	peakEnd := iv.tile(Where(ends, AddScalar(sEnd, -1), inf))                          // s_p < s_k+1
+	uEnd := iv.tile(Where(ends, MulScalar(Exp(sEnd), cc), inf))                        // cc e^{s_k+1}
+
+	posA := GreaterThan(a, c(0))
+	safeA := Where(posA, a, c(1))
+	ratio := Div(b, safeA) // s_p - 1
+	reachesEnd := GreaterOrEqual(Mul(Sub(iv.tile(sEnd), ratio), safeA), uEnd)
+	peakInside := LogicalAnd(GreaterOrEqual(ratio, peakStart), LessThan(ratio, peakEnd))
+	peakHigh := GreaterOrEqual(Mul(safeA, Exp(Sub(c(-1), ratio))), c(cc))
+	crosses := LogicalAnd(posA, LogicalOr(reachesEnd, LogicalAnd(peakInside, peakHigh)))
+
+	// The first crossing interval (numSets: none), and its sums.
+	k := Iota(g, shapes.Make(dtypes.Int32, numOut, numSets, batch), 1)
+	kStar := ReduceMin(Where(crosses, k, Scalar(g, dtypes.Int32, numSets)), 1) // [J, B]
+	fired := LessThan(kStar, Scalar(g, dtypes.Int32, numSets))
+	jIdx := Iota(g, shapes.Make(dtypes.Int32, numOut, batch), 0)
+	bIdx := Iota(g, shapes.Make(dtypes.Int32, numOut, batch), 1)
+	at := Min(kStar, Scalar(g, dtypes.Int32, numSets-1))
+	at = Add(Mul(Add(Mul(jIdx, Scalar(g, dtypes.Int32, numSets)), at), Scalar(g, dtypes.Int32, batch)), bIdx)
+	pick := func(x *Node) *Node {
+		return Reshape(Gather(Reshape(x, numOut*numSets*batch, 1), InsertAxes(at, 2)), numOut, batch)
+	}
+	aStar := Where(fired, pick(safeA), c(1))
+	bStar := Where(fired, pick(b), c(0))
+
+	// s = b/a - W0(z); rounding may put z a hair below the branch point
+	// -1/e when the peak just touches the threshold: the crossing is then
+	// the peak (W0 = -1).
+	rStar := Div(bStar, aStar)
+	z := Max(Neg(Mul(Div(c(cc), aStar), Exp(rStar))), c(-1/math.E))
+	s := Sub(rStar, snngraph.LambertW0(z))
+	return Where(fired, MulScalar(s, tau), inf)
+}
+
+// firstCrossingDouble finds, for tau_mem = 2 tau_syn, the first threshold
+// crossing [J, B] from the sums a1 = Σ w e^{t_i/tau_syn},
+// a2 = Σ w e^{t_i/tau_mem} of every causal set [J, K, B]:
+// (2 tau_s / C)(a2 x - a1 x²) = ϑ' with x = e^{-t/tau_m} has its first
+// crossing at the larger root x = (a2 + √D) / (2 a1); the earliest candidate
+// inside its interval is the spike. (No Lambert W here: every interval's
+// candidate is cheap.)
+func firstCrossingDouble(a1, a2 *Node, iv crossingIntervals, p snn.LIF) *Node {
+	g := a1.Graph()
+	dtype := a1.DType()
+	c := func(v float64) *Node { return Scalar(g, dtype, v) }
+	inf := Infinity(g, dtype, 1)
+	cc := (p.Threshold - p.Leak) * p.Capacitance() / (2 * p.TauSyn)
+	disc := Sub(Square(a2), Mul(c(4*cc), a1))
+	den := Add(a2, Sqrt(Max(disc, c(0))))
+	solvable := LogicalAnd(LogicalAnd(GreaterThan(a1, c(0)), GreaterOrEqual(disc, c(0))), GreaterThan(den, c(0)))
+	safeDen := Where(solvable, den, c(1))
+	safeA1 := Where(solvable, a1, c(1))
+	candidate := MulScalar(Log(Div(Mul(c(2), safeA1), safeDen)), p.TauMem)
+	start := iv.tile(Where(LessOrEqual(iv.start, c(iv.horizon)), iv.start, inf))
+	valid := LogicalAnd(solvable, GreaterOrEqual(candidate, start))
+	valid = LogicalAnd(valid, LessThan(candidate, iv.tile(iv.end)))
+	return ReduceMin(Where(valid, candidate, inf), 1) // [J, B]
 }
 
 // AttachCrossingGradient returns tStar unchanged in value, with the exact
 // gradient of a threshold crossing attached: V(t*; w, t_in) = ϑ implies
-// dt*/dθ = -(∂V/∂θ)/V̇ for θ the weights [I, J] and input times [B, I]. The
-// inputs in the causal set are those spiking no later than t*. Silent
-// neurons (t* = +Inf) get zero gradient; maxGradNorm > 0 drops the weight
-// gradient of a sample's crossing whose largest |dL/dw_ij| exceeds it
-// (fastAndDeep's max_dw_norm).
+// dt*/dθ = -(∂V/∂θ)/V̇ for θ the weights [I, J] and input times [B, I]:
+// dt*_j/dw_ij = -κ(t*_j - t_i)/V̇_j and dt*_j/dt_i = w_ij κ'(t*_j - t_i)/V̇_j,
+// κ the PSP kernel. The inputs in the causal set are those spiking no later
+// than t*. Silent neurons (t* = +Inf) and tangential touches (V̇ <= 0, where
+// the true gradient diverges) get zero gradient; maxGradNorm > 0 drops the
+// weight gradient of a sample's crossing whose largest |dL/dw_ij| exceeds it
+// (fastAndDeep's max_dw_norm), and keeps the error passed on to the input
+// times.
+//
+// The vector-Jacobian product is written out (graph.CustomVJP): the
+// [B, I, J] kernels are built only when a gradient is, once, and a pure
+// forward pass (evaluation) costs nothing here.
 func AttachCrossingGradient(tStar, inputTimes, weights *Node, p snn.LIF, maxGradNorm float64) *Node {
-	g := tStar.Graph()
-	dtype := tStar.DType()
-	c := func(v float64) *Node { return Scalar(g, dtype, v) }
 	tStar = StopGradient(tStar)
-	spiked := IsFinite(tStar)
-	ts := Where(spiked, tStar, c(0))
+	return snngraph.CustomVJP(tStar, []*Node{inputTimes, weights}, func(cotangent *Node) []*Node {
+		g := tStar.Graph()
+		dtype := tStar.DType()
+		c := func(v float64) *Node { return Scalar(g, dtype, v) }
+		times, w := StopGradient(inputTimes), StopGradient(weights)
+		spiked := IsFinite(tStar)
+		// Silent neurons at -Inf and absent inputs at +Inf make t* - t_i =
+		// -Inf: one comparison then finds the causal sets.
+		ts := Where(spiked, tStar, Infinity(g, dtype, -1))
+		delay := Sub(InsertAxes(ts, 1), InsertAxes(Where(IsFinite(times), times, Infinity(g, dtype, 1)), 2)) // [B, I, J]: t* - t_i
+		inSet := GreaterOrEqual(delay, c(0))
+		zero := ZerosLike(delay)
+		kernel, slope := pspAndSlope(Where(inSet, delay, zero), p)
+		kernel = Where(inSet, kernel, zero)
+		wSlope := Mul(InsertAxes(w, 0), Where(inSet, slope, zero)) // -∂V/∂t_i
+		vDot := ReduceSum(wSlope, 1)                               // [B, J]
+		usable := LogicalAnd(spiked, GreaterThan(vDot, c(0)))
+		h := Where(usable, Div(cotangent, Where(usable, vDot, c(1))), ZerosLike(vDot)) // dL/dt* / V̇
+		dTimes := ReduceSum(Mul(wSlope, InsertAxes(h, 1)), 2)
+		if maxGradNorm > 0 {
+			// |dL/dw_ij| of sample b is |κ_bij h_bj|.
+			largest := Mul(ReduceMax(Abs(kernel), 1), Abs(h))
+			h = Where(LessOrEqual(largest, c(maxGradNorm)), h, ZerosLike(h))
+		}
+		dWeights := Neg(ReduceSum(Mul(kernel, InsertAxes(h, 1)), 0))
+		return []*Node{dTimes, dWeights}
+	})
+}
 
-	finite := IsFinite(inputTimes)
-	times := Where(finite, inputTimes, ZerosLike(inputTimes))
-	delay := Sub(InsertAxes(ts, 1), InsertAxes(times, 2)) // [B, I, J]: t* - t_i
-	inSet := LogicalAnd(InsertAxes(finite, 2), GreaterOrEqual(StopGradient(delay), c(0)))
-	inSet = LogicalAnd(inSet, InsertAxes(spiked, 1))
-	zero := ZerosLike(delay)
-	delay = Where(inSet, delay, zero)
-	kernel := Where(inSet, PSP(delay, p), zero)
-	sgWeights := InsertAxes(StopGradient(weights), 0)
-	vDot := ReduceSum(Mul(sgWeights, Where(inSet, PSPDerivative(StopGradient(delay), p), zero)), 1)
-	// At an upward crossing V̇ > 0; only a tangential touch gives 0, where
-	// the true gradient diverges.
-	usable := LogicalAnd(spiked, GreaterThan(vDot, c(0)))
-	safeVDot := Where(usable, vDot, c(1))
-	zeroJ := ZerosLike(vDot)
-	// correction is zero in value; its gradient is that of V / V̇.
-	correction := func(v *Node) *Node { return Where(usable, Div(Sub(v, StopGradient(v)), safeVDot), zeroJ) }
-	// V's perturbation split into its weight and its input-time parts: their
-	// gradients add up to the whole, and the weight part alone may be filtered.
-	corrW := correction(ReduceSum(Mul(InsertAxes(weights, 0), StopGradient(kernel)), 1))
-	corrT := correction(ReduceSum(Mul(sgWeights, kernel), 1))
-	if maxGradNorm > 0 {
-		// fastAndDeep's max_dw_norm acts on the weight gradient of each
-		// sample, dL/dw_ij = dt_j/dw_ij dL/dt_j, and leaves the error
-		// propagated to the input times alone.
-		dtdw := StopGradient(Div(kernel, InsertAxes(safeVDot, 1))) // [B, I, J], up to sign
-		corrW = IdentityWithCustomGradient(corrW, func(_, cotangent *Node) *Node {
-			largest := ReduceMax(Abs(Mul(dtdw, InsertAxes(cotangent, 1))), 1)
-			return Where(LessOrEqual(largest, c(maxGradNorm)), cotangent, ZerosLike(cotangent))
-		})
+// pspAndSlope returns PSP(s) and its derivative, sharing the exponentials.
+func pspAndSlope(s *Node, p snn.LIF) (psp, slope *Node) {
+	cInv := 1 / p.Capacitance()
+	if p.Ratio() == snn.RatioEqual {
+		e := MulScalar(Exp(DivScalar(s, -p.TauSyn)), cInv)
+		return Mul(s, e), Mul(OneMinus(DivScalar(s, p.TauSyn)), e)
 	}
-	return Where(spiked, Sub(Sub(tStar, corrT), corrW), Infinity(g, dtype, 1))
+	k := p.TauMem * p.TauSyn / (p.TauMem - p.TauSyn) * cInv
+	em := MulScalar(Exp(DivScalar(s, -p.TauMem)), k)
+	es := MulScalar(Exp(DivScalar(s, -p.TauSyn)), k)
+	return Sub(em, es), Sub(DivScalar(es, p.TauSyn), DivScalar(em, p.TauMem))
 }
 
 // PSP is the post-synaptic potential s after a unit-weight input spike,

@@ -1,7 +1,9 @@
 // Package graph holds the spiking-network building blocks that sit directly
 // on top of GoMLX's graph package: the choice of computation backend, root
 // solvers in closed form (Lambert W), and what GoMLX lacks for event lists:
-// a sorting network (SortRows), and a fusion barrier for XLA (Materialize).
+// sorting networks (SortRows, SortColumnValues), a binary search
+// (CountLess), a log-step prefix sum (PrefixSum), and a fusion barrier for
+// XLA (Materialize).
 //
 // NewBackend also checks, for xla:cuda, each piece the CUDA plugin needs
 // (DiagnoseCUDA: plugin, GPU, driver, NVIDIA runtime libraries) and keeps

@@ -66,3 +66,110 @@ func SortRows(x *Node) (sorted, index *Node) {
 	}
 	return keys, index
 }
+
+// SortColumnValues returns x [n, cols] with each column sorted in ascending
+// order: values only, without the permutation (see CountLess for where each
+// value went). NaN is not allowed.
+//
+// It is a bitonic network like SortRows', arranged for the pure-Go backend:
+// columns put the two halves of every compare-and-swap stage in contiguous
+// memory, each stage is one ReduceMin and one ReduceMax over the pair axis,
+// and the blocks that a merge level sorts in descending order are negated
+// for that level instead of being selected with Where (a descending sort of
+// x is an ascending sort of -x). Three ops per stage instead of SortRows'
+// twenty.
+func SortColumnValues(x *Node) *Node {
+	if x.Rank() != 2 {
+		panic(fmt.Errorf("SortColumnValues: x must be [n, cols], got %s", x.Shape()))
+	}
+	g := x.Graph()
+	n, cols := x.Shape().Dim(0), x.Shape().Dim(1)
+	dtype := x.DType()
+	m := 1
+	for m < n {
+		m *= 2
+	}
+	keys := StopGradient(x)
+	if m > n {
+		keys = Concatenate([]*Node{keys, BroadcastToDims(Infinity(g, dtype, 1), m-n, cols)}, 0)
+	}
+	// sign(k) is -1 on the rows whose block of merge level k sorts
+	// descending; switching from level k to 2k multiplies by both.
+	sign := func(k int) []float64 {
+		s := make([]float64, m)
+		for p := range s {
+			s[p] = 1
+			if k < m && p&k != 0 {
+				s[p] = -1
+			}
+		}
+		return s
+	}
+	flip := func(s []float64) {
+		full := make([]float64, m*cols)
+		for p, v := range s {
+			for c := range cols {
+				full[p*cols+c] = v
+			}
+		}
+		keys = Mul(keys, ConvertDType(Reshape(Const(g, full), m, cols), dtype))
+	}
+	prev := make([]float64, m)
+	for p := range prev {
+		prev[p] = 1
+	}
+	for k := 2; k <= m; k *= 2 {
+		cur := sign(k)
+		change := make([]float64, m)
+		needed := false
+		for p := range change {
+			change[p] = prev[p] * cur[p]
+			needed = needed || change[p] < 0
+		}
+		if needed {
+			flip(change)
+		}
+		prev = cur
+		for j := k / 2; j >= 1; j /= 2 {
+			pairs := Reshape(keys, m/(2*j), 2, j*cols)
+			lo, hi := ReduceMin(pairs, 1), ReduceMax(pairs, 1)
+			keys = Reshape(Concatenate([]*Node{InsertAxes(lo, 1), InsertAxes(hi, 1)}, 1), m, cols)
+		}
+	}
+	if m > n {
+		keys = Slice(keys, AxisRange(0, n))
+	}
+	return keys
+}
+
+// CountLess returns, for each v[r, c], the number of entries of column c of
+// sorted [n, cols] (ascending, as from SortColumnValues) that are smaller
+// than v[r, c] (int32 [r, cols]): the position v would take in the column,
+// before any equal entries. It is a branch-free binary search: ceil(log2(n+1))
+// steps, each one Gather. NaN is not allowed.
+func CountLess(sorted, v *Node) *Node {
+	if sorted.Rank() != 2 || v.Rank() != 2 || sorted.Shape().Dim(1) != v.Shape().Dim(1) || sorted.DType() != v.DType() {
+		panic(fmt.Errorf("CountLess: sorted must be [n, cols] and v [r, cols] of one dtype, got %s and %s", sorted.Shape(), v.Shape()))
+	}
+	g := sorted.Graph()
+	n, cols := sorted.Shape().Dim(0), sorted.Shape().Dim(1)
+	rows := v.Shape().Dim(0)
+	sorted, v = StopGradient(sorted), StopGradient(v)
+	step := 1
+	for step*2 <= n {
+		step *= 2
+	}
+	flat := Reshape(sorted, n*cols, 1)
+	column := Iota(g, shapes.Make(dtypes.Int32, rows, cols), 1)
+	count := Zeros(g, shapes.Make(dtypes.Int32, rows, cols))
+	for ; step >= 1; step /= 2 {
+		// Invariant: the first count entries are < v. Probe entry
+		// count+step-1; beyond the column's end counts as not smaller.
+		probe := AddScalar(count, float64(step-1))
+		inside := LessThan(probe, Scalar(g, dtypes.Int32, n))
+		at := Add(Mul(Min(probe, Scalar(g, dtypes.Int32, n-1)), Scalar(g, dtypes.Int32, cols)), column)
+		entry := Reshape(Gather(flat, Reshape(at, rows, cols, 1)), rows, cols)
+		count = Where(LogicalAnd(inside, LessThan(entry, v)), AddScalar(count, float64(step)), count)
+	}
+	return count
+}

@@ -1,0 +1,50 @@
+package graph
+
+import (
+	"math"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/stretchr/testify/require"
+)
+
+// TestCustomVJP gives y = a·b (a [2, 3] times b [3], broadcast) a
+// hand-written VJP and requires the value and the gradients of autodiff,
+// through a second differentiable op and with an infinite input.
+func TestCustomVJP(t *testing.T) {
+	backend, _, err := NewBackend("")
+	require.NoError(t, err)
+	a := []float64{1, 2, 3, 4, math.Inf(1), 6}
+	b := []float64{0.5, -1, 2}
+	build := func(custom bool) func(a, b *Node) []*Node {
+		return func(a, b *Node) []*Node {
+			safeA := Where(IsFinite(a), a, ZerosLike(a))
+			y := Mul(safeA, InsertAxes(b, 0))
+			if custom {
+				y = CustomVJP(StopGradient(y), []*Node{a, b}, func(ct *Node) []*Node {
+					da := Mul(ct, InsertAxes(b, 0))
+					return []*Node{Where(IsFinite(a), da, ZerosLike(da)), ReduceSum(Mul(ct, safeA), 0)}
+				})
+			}
+			loss := ReduceAllSum(Mul(y, Exp(y)))
+			return append([]*Node{y}, Gradient(loss, a, b)...)
+		}
+	}
+	args := []any{tensors.FromFlatDataAndDimensions(a, 2, 3), tensors.FromFlatDataAndDimensions(b, 3)}
+	want := MustExecOnceN(backend, build(false), args...)
+	got := MustExecOnceN(backend, build(true), args...)
+	for k := range want {
+		w, gt := tensors.MustCopyFlatData[float64](want[k]), tensors.MustCopyFlatData[float64](got[k])
+		require.InDeltaSlice(t, w, gt, 1e-12, "output %d", k)
+	}
+	require.NotZero(t, tensors.MustCopyFlatData[float64](got[2])[0], "gradient reaches b")
+
+	// Without a gradient the vjp is never built.
+	called := false
+	y := MustExecOnce(backend, func(a *Node) *Node {
+		return CustomVJP(Exp(a), []*Node{a}, func(ct *Node) []*Node { called = true; return []*Node{ct} })
+	}, tensors.FromFlatDataAndDimensions([]float64{0, 1}, 2))
+	require.InDeltaSlice(t, []float64{1, math.E}, tensors.MustCopyFlatData[float64](y), 1e-15)
+	require.False(t, called)
+}
