@@ -47,6 +47,10 @@ type Config struct {
 	BumpValue    float64   `json:"bump_value"`
 	BumpDoubling bool      `json:"bump_doubling"`
 	BumpTargeted bool      `json:"bump_targeted"`
+	// BumpSkipsStep makes a batch that bumps take no optimizer step (its
+	// weights, Adam moments and step count stay as they were), as
+	// fastAndDeep's training loop does: the bump alone moves the weights.
+	BumpSkipsStep bool `json:"bump_skips_step"`
 
 	// Devices > 1 trains data-parallel: every batch is split across that
 	// many devices of the backend (XLA), the weights are replicated, and

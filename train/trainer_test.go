@@ -132,3 +132,91 @@ func TestEventPropLearnsYinYang(t *testing.T) {
 		})
 	}
 }
+
+// trainableValues copies the trainable variables of trainer's context.
+func trainableValues(t *testing.T, trainer *Trainer) map[string][]float64 {
+	out := map[string][]float64{}
+	for v := range trainer.Context().IterVariables() {
+		if v.Trainable {
+			value, err := v.Value()
+			require.NoError(t, err)
+			out[v.ScopeAndName()] = tensors.MustCopyFlatData[float64](value)
+		}
+	}
+	return out
+}
+
+// TestBumpSkipsStep makes every batch bump (a missing-spike limit below 0
+// is always exceeded; with targeted bumping and no silent neuron the bump
+// itself adds nothing): with BumpSkipsStep no optimizer step may change a
+// weight, without it the weights must move.
+func TestBumpSkipsStep(t *testing.T) {
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	d := smallYinYang(t, 20, 3)
+	for _, skip := range []bool{true, false} {
+		cfg := DefaultYinYang()
+		cfg.DType = "float64"
+		cfg.Epochs, cfg.BatchSize, cfg.Hidden = 2, 10, []int{8}
+		cfg.WeightMeans, cfg.WeightStds = []float64{3, 1.5}, []float64{0.1, 0.1} // every neuron spikes
+		cfg.MaxMissing = []float64{-1, -1}
+		cfg.BumpSkipsStep = skip
+		trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+		require.NoError(t, err)
+		var silent []float64
+		var before map[string][]float64 // after the first batch (the first call creates the weights)
+		history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{OnBatch: func(p Progress) {
+			silent = append(silent, p.Silent...)
+			if before == nil {
+				before = trainableValues(t, trainer)
+			}
+		}})
+		require.NoError(t, err)
+		for _, m := range history {
+			require.Equal(t, 2, m.Bumps, "every batch bumps layer 0")
+		}
+		require.Equal(t, make([]float64, len(silent)), silent, "no neuron is silent")
+		after := trainableValues(t, trainer)
+		if skip {
+			require.Equal(t, before, after, "a batch that bumps takes no optimizer step")
+		} else {
+			require.NotEqual(t, before, after, "without BumpSkipsStep the optimizer steps")
+		}
+	}
+}
+
+// TestBestValidationState checks that Fit keeps the weights of its best
+// validation epoch: evaluating them reproduces that epoch's accuracy, and
+// EvaluateBest leaves the final weights in place.
+func TestBestValidationState(t *testing.T) {
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	d := smallYinYang(t, 60, 4)
+	val := smallYinYang(t, 40, 5)
+	cfg := DefaultYinYang()
+	cfg.DType = "float64"
+	cfg.Epochs, cfg.BatchSize, cfg.Hidden = 5, 10, []int{10}
+	cfg.LearningRate = 0.05 // large enough that the validation accuracy moves
+	trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+	require.NoError(t, err)
+	_, _, err = trainer.EvaluateBest(val)
+	require.Error(t, err, "no best weights before Fit")
+	history, err := trainer.Fit(context.Background(), d, val, 0, Hooks{})
+	require.NoError(t, err)
+	bestEpoch, bestAcc := trainer.BestValidation()
+	wantEpoch, wantAcc := BestEpoch(history)
+	require.Equal(t, wantEpoch, bestEpoch)
+	require.Equal(t, wantAcc, bestAcc)
+	final := trainableValues(t, trainer)
+	_, acc, err := trainer.EvaluateBest(val)
+	require.NoError(t, err)
+	require.Equal(t, bestAcc, acc)
+	require.Equal(t, final, trainableValues(t, trainer), "EvaluateBest restores the final weights")
+	_, finalAcc, err := trainer.Evaluate(val)
+	require.NoError(t, err)
+	require.Equal(t, history[len(history)-1].ValAccuracy, finalAcc)
+	require.NoError(t, trainer.RestoreBest())
+	_, acc, err = trainer.Evaluate(val)
+	require.NoError(t, err)
+	require.Equal(t, bestAcc, acc)
+}
