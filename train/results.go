@@ -20,18 +20,26 @@ import (
 // Summary is the summary.json of a results folder: what was run, on what,
 // and how well it did.
 type Summary struct {
-	Task          string  `json:"task"`
-	Method        string  `json:"method"`
-	Status        string  `json:"status"` // "finished" or "interrupted: <reason>"
-	Seed          int64   `json:"seed"`
-	Backend       string  `json:"backend"`
-	Epochs        int     `json:"epochs"`
-	TestAccuracy  float64 `json:"test_accuracy"`
-	TestLoss      float64 `json:"test_loss"`
-	ValAccuracy   float64 `json:"val_accuracy"`
-	ValLoss       float64 `json:"val_loss"`
-	TrainAccuracy float64 `json:"train_accuracy"`
-	TrainLoss     float64 `json:"train_loss"`
+	Task            string         `json:"task"`
+	Method          string         `json:"method"`
+	Status          string         `json:"status"` // "finished" or "interrupted: <reason>"
+	Seed            int64          `json:"seed"`
+	Backend         string         `json:"backend"`
+	Epochs          int            `json:"epochs"`
+	TestAccuracy    float64        `json:"test_accuracy"`
+	TestLoss        float64        `json:"test_loss"`
+	ValAccuracy     float64        `json:"val_accuracy"`
+	ValLoss         float64        `json:"val_loss"`
+	TrainAccuracy   float64        `json:"train_accuracy"`
+	TrainLoss       float64        `json:"train_loss"`
+	SecondsPerEpoch float64        `json:"seconds_per_epoch"`
+	CompileSeconds  float64        `json:"compile_seconds"` // estimated graph build and compile time, inside the first epoch
+	TotalSeconds    float64        `json:"total_seconds"`
+	StartedAt       time.Time      `json:"started_at"`
+	FinishedAt      time.Time      `json:"finished_at"`
+	Versions        Versions       `json:"versions"`
+	History         []EpochMetrics `json:"history"`
+
 	// Kept says whose weights the accuracies above and weights.json are:
 	// "final" (the last epoch's, fastAndDeep's choice) or "best-val" (the
 	// epoch of BestValEpoch).
@@ -44,15 +52,8 @@ type Summary struct {
 	// MaxValDrop is the largest drop of the validation accuracy below its
 	// running maximum (from epoch 1) within the last MaxValDropWindow
 	// epochs (see MaxValDrop).
-	MaxValDrop       float64        `json:"max_val_drop"`
-	MaxValDropWindow int            `json:"max_val_drop_window"`
-	SecondsPerEpoch  float64        `json:"seconds_per_epoch"`
-	CompileSeconds   float64        `json:"compile_seconds"` // estimated graph build and compile time, inside the first epoch
-	TotalSeconds     float64        `json:"total_seconds"`
-	StartedAt        time.Time      `json:"started_at"`
-	FinishedAt       time.Time      `json:"finished_at"`
-	Versions         Versions       `json:"versions"`
-	History          []EpochMetrics `json:"history"`
+	MaxValDrop       float64 `json:"max_val_drop"`
+	MaxValDropWindow int     `json:"max_val_drop_window"`
 }
 
 // Versions identify the code that produced a result.

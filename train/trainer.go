@@ -24,18 +24,19 @@ import (
 
 // Progress is reported after every training batch.
 type Progress struct {
-	Epoch, Epochs  int
-	Batch, Batches int
-	Loss, Accuracy float64 // running means over the epoch so far
-	LearningRate   float64
-	BumpedLayer    int     // layer whose weights were bumped after this batch, -1 for none
-	BumpValue      float64 // value added to the bumped layer's weights, 0 for none
-	BatchLoss      float64 // mean loss of this batch alone
-	// Silent is the fraction of silent (sample, neuron) pairs of every
-	// layer in this batch (before its update).
-	Silent          []float64
+	Epoch, Epochs   int
+	Batch, Batches  int
+	Loss, Accuracy  float64 // running means over the epoch so far
+	LearningRate    float64
+	BumpedLayer     int // layer whose weights were bumped after this batch, -1 for none
 	ElapsedInEpoch  time.Duration
 	SecondsPerEpoch float64 // mean of the finished epochs, 0 before the first
+
+	BumpValue float64 // value added to the bumped layer's weights, 0 for none
+	BatchLoss float64 // mean loss of this batch alone
+	// Silent is the fraction of silent (sample, neuron) pairs of every
+	// layer in this batch (before its update).
+	Silent []float64
 }
 
 // EpochMetrics are the per-epoch numbers of a run.
