@@ -147,6 +147,14 @@ func WriteJSON(path string, v any) error {
 	return WriteFileAtomic(path, append(data, '\n'))
 }
 
+// Which weights a run reports and keeps (Summary.Kept, `gosnn train
+// --keep`): the final epoch's, as fastAndDeep does, or those of the epoch
+// with the best validation accuracy (Trainer.RestoreBest).
+const (
+	KeepFinal   = "final"
+	KeepBestVal = "best-val"
+)
+
 // StabilityWindow is the number of final epochs over which summaries
 // report MaxValDrop (issue 17: 50).
 const StabilityWindow = 50
