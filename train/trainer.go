@@ -74,7 +74,9 @@ type Hooks struct {
 // Trainer trains a spiking network of the configured method (TTFS layers,
 // stacked or recurrent EventProp LIF layers; package event) on a
 // classification data set whose features lie in [0, 1], on one device or
-// data-parallel over Config.Devices.
+// data-parallel over Config.Devices. Fit keeps a copy of the variables
+// after its best validation epoch (BestValidation, RestoreBest,
+// EvaluateBest; State and SetState copy them in general).
 type Trainer struct {
 	cfg        Config
 	dtype      dtypes.DType
