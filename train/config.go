@@ -77,6 +77,10 @@ type Config struct {
 	BumpValue    float64 `json:"bump_value" yaml:"bump_value"`
 	BumpDoubling bool    `json:"bump_doubling" yaml:"bump_doubling"`
 	BumpTargeted bool    `json:"bump_targeted" yaml:"bump_targeted"`
+	// BumpSkipsStep makes a batch that bumps take no optimizer step (its
+	// weights, Adam moments and step count stay as they were), as
+	// fastAndDeep's training loop does: the bump alone moves the weights.
+	BumpSkipsStep bool `json:"bump_skips_step,omitempty" yaml:"bump_skips_step,omitempty"`
 
 	// SavePoints are the epochs whose checkpoints are kept (inference and
 	// continue can start from them); the final epoch is always kept, and
@@ -202,4 +206,16 @@ func (c *Config) Population(name string) (*topology.Node, error) {
 		return nil, fmt.Errorf("the network of config %q has no population named %q", c.Name, name)
 	}
 	return n, nil
+}
+
+// NumPopulations counts the network's neuron populations (the layers of
+// the per-population metrics, in node order).
+func (c Config) NumPopulations() int {
+	n := 0
+	for _, node := range c.Network.Nodes {
+		if topology.IsPopulation(node.Kind) {
+			n++
+		}
+	}
+	return n
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/distributed"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gosnn/gosnn/graph"
@@ -40,14 +39,7 @@ func TestDataParallelMatchesOneDevice(t *testing.T) {
 			require.NoError(t, err)
 			history, err := trainer.Fit(context.Background(), d, val, 0, Hooks{})
 			require.NoError(t, err, "%s devices=%d", method, devices)
-			weights := map[string][]float64{}
-			for v := range trainer.Context().IterVariables() {
-				if v.Trainable {
-					value, err := v.Value()
-					require.NoError(t, err)
-					weights[v.ScopeAndName()] = tensors.MustCopyFlatData[float64](value)
-				}
-			}
+			weights := trainableValues(t, trainer)
 			if devices == 1 {
 				refHistory, refWeights = history, weights
 				require.Nil(t, trainer.batchSpec)

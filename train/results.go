@@ -39,6 +39,21 @@ type Summary struct {
 	FinishedAt      time.Time      `json:"finished_at"`
 	Versions        Versions       `json:"versions"`
 	History         []EpochMetrics `json:"history"`
+
+	// Kept says whose weights the accuracies above and weights.json are:
+	// "final" (the last epoch's, fastAndDeep's choice) or "best-val" (the
+	// epoch of BestValEpoch).
+	Kept string `json:"kept"`
+	// The epoch of the highest validation accuracy (the first on ties),
+	// that accuracy and the test accuracy of that epoch's weights.
+	BestValEpoch        int     `json:"best_val_epoch"`
+	BestValAccuracy     float64 `json:"best_val_accuracy"`
+	BestValTestAccuracy float64 `json:"best_val_test_accuracy"`
+	// MaxValDrop is the largest drop of the validation accuracy below its
+	// running maximum (from epoch 1) within the last MaxValDropWindow
+	// epochs (see MaxValDrop).
+	MaxValDrop       float64 `json:"max_val_drop"`
+	MaxValDropWindow int     `json:"max_val_drop_window"`
 }
 
 // Versions identify the code that produced a result.
@@ -143,15 +158,89 @@ func WriteJSON(path string, v any) error {
 	return WriteFileAtomic(path, append(data, '\n'))
 }
 
-// WriteMetricsCSV writes the per-epoch metrics as CSV, atomically.
+// Which weights a run reports and keeps (Summary.Kept, `gosnn train
+// --keep`): the final epoch's, as fastAndDeep does, or those of the epoch
+// with the best validation accuracy (Trainer.RestoreBest).
+const (
+	KeepFinal   = "final"
+	KeepBestVal = "best-val"
+)
+
+// StabilityWindow is the number of final epochs over which summaries
+// report MaxValDrop (issue 17: 50).
+const StabilityWindow = 50
+
+// BestEpoch returns the 1-based epoch with the highest validation
+// accuracy in history (the first on ties) and that accuracy; 0, 0 for an
+// empty history.
+func BestEpoch(history []EpochMetrics) (epoch int, accuracy float64) {
+	for _, m := range history {
+		if epoch == 0 || m.ValAccuracy > accuracy {
+			epoch, accuracy = m.Epoch, m.ValAccuracy
+		}
+	}
+	return epoch, accuracy
+}
+
+// MaxValDrop returns the largest amount by which the validation accuracy
+// of one of the last `window` epochs of history lies below its running
+// maximum, the highest validation accuracy of all epochs up to that one:
+//
+//	max over e in the last window epochs of (max_{e' <= e} val[e']) - val[e].
+//
+// 0 means the accuracy never fell back in the window. A run whose final
+// weights are as good as its best has a small value.
+func MaxValDrop(history []EpochMetrics, window int) float64 {
+	var runMax, drop float64
+	for i, m := range history {
+		runMax = max(runMax, m.ValAccuracy)
+		if i >= len(history)-window {
+			drop = max(drop, runMax-m.ValAccuracy)
+		}
+	}
+	return drop
+}
+
+// SetStability fills the summary's MaxValDrop (over StabilityWindow
+// epochs), BestValEpoch and BestValAccuracy from its History; the test
+// accuracy of the best epoch's weights needs the trainer
+// (Trainer.EvaluateBest).
+func (s *Summary) SetStability() {
+	s.BestValEpoch, s.BestValAccuracy = BestEpoch(s.History)
+	s.MaxValDrop, s.MaxValDropWindow = MaxValDrop(s.History, StabilityWindow), StabilityWindow
+}
+
+// WriteMetricsCSV writes the per-epoch metrics as CSV, atomically: besides
+// losses and accuracies, the bumps of the epoch and the largest bump value,
+// the spread of the training batches' losses (min, max, standard
+// deviation) and, per layer l, the fraction silent_l<l> of silent
+// (sample, neuron) pairs.
 func WriteMetricsCSV(path string, history []EpochMetrics) error {
 	var buf csvBuffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "bumps", "overflow", "seconds"})
+	header := []string{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "bumps",
+		"max_bump_value", "train_loss_min", "train_loss_max", "train_loss_std", "overflow", "seconds"}
+	layers := 0
+	for _, m := range history {
+		layers = max(layers, len(m.Silent))
+	}
+	for l := range layers {
+		header = append(header, "silent_l"+strconv.Itoa(l))
+	}
+	_ = w.Write(header)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
 	for _, m := range history {
-		_ = w.Write([]string{strconv.Itoa(m.Epoch), f(m.TrainLoss), f(m.TrainAccuracy), f(m.ValLoss), f(m.ValAccuracy),
-			f(m.LearningRate), strconv.Itoa(m.Bumps), strconv.Itoa(m.Overflow), f(m.Seconds)})
+		row := []string{strconv.Itoa(m.Epoch), f(m.TrainLoss), f(m.TrainAccuracy), f(m.ValLoss), f(m.ValAccuracy),
+			f(m.LearningRate), strconv.Itoa(m.Bumps), f(m.MaxBumpValue), f(m.TrainLossMin), f(m.TrainLossMax),
+			f(m.TrainLossStd), strconv.Itoa(m.Overflow), f(m.Seconds)}
+		for l := range layers {
+			cell := ""
+			if l < len(m.Silent) {
+				cell = f(m.Silent[l])
+			}
+			row = append(row, cell)
+		}
+		_ = w.Write(row)
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -41,6 +41,10 @@ type Run struct {
 	Hooks       Hooks            // progress, called on the training goroutine
 	// From resumes the run from a checkpoint (nil: a fresh run).
 	From *Checkpoint
+	// Keep is whose weights are reported and written to weights.json:
+	// KeepFinal (fastAndDeep's choice, the default) or KeepBestVal, the
+	// epoch of the best validation accuracy seen in this process.
+	Keep string
 }
 
 // Execute trains and evaluates. It returns the summary it wrote; when the
@@ -106,9 +110,22 @@ func (r *Run) Execute(ctx context.Context) (Summary, error) {
 	}
 	summary.Epochs = len(history)
 	summary.History = history
+	summary.Kept = KeepFinal
+	summary.SetStability()
 	if fitErr != nil {
 		summary.Status = "interrupted: " + fitErr.Error()
 	} else {
+		if epoch, _ := trainer.BestValidation(); epoch > 0 {
+			if _, summary.BestValTestAccuracy, err = trainer.EvaluateBest(testSet); err != nil {
+				return summary, fmt.Errorf("test set with the best-validation weights: %w", err)
+			}
+		}
+		if r.Keep == KeepBestVal {
+			if err := trainer.RestoreBest(); err != nil {
+				return summary, err
+			}
+			summary.Kept = KeepBestVal
+		}
 		for _, e := range []struct {
 			d         *Dataset
 			loss, acc *float64

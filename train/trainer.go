@@ -2,9 +2,11 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +33,12 @@ type Progress struct {
 	BumpedLayer     int // layer whose weights were bumped after this batch, -1 for none
 	ElapsedInEpoch  time.Duration
 	SecondsPerEpoch float64 // mean of the finished epochs, 0 before the first
+
+	BumpValue float64 // value added to the bumped layer's weights, 0 for none
+	BatchLoss float64 // mean loss of this batch alone
+	// Silent is the fraction of silent (sample, neuron) pairs of every
+	// layer in this batch (before its update).
+	Silent []float64
 }
 
 // EpochMetrics are the per-epoch numbers of a run.
@@ -42,6 +50,16 @@ type EpochMetrics struct {
 	ValAccuracy   float64 `json:"val_accuracy"`
 	LearningRate  float64 `json:"learning_rate"`
 	Bumps         int     `json:"bumps"`
+	// MaxBumpValue is the largest value added to weights by one bump in the
+	// epoch (it doubles with every consecutive bump of the same layer).
+	MaxBumpValue float64 `json:"max_bump_value"`
+	// The spread of the training batches' mean losses within the epoch.
+	TrainLossMin float64 `json:"train_loss_min"`
+	TrainLossMax float64 `json:"train_loss_max"`
+	TrainLossStd float64 `json:"train_loss_std"`
+	// Silent is, for every layer, the fraction of (sample, neuron) pairs
+	// without a spike, over the epoch's training batches.
+	Silent []float64 `json:"silent"`
 	// Overflow counts the spikes of the epoch's training batches that did
 	// not fit into the event layers' capacities (always 0 for ttfs).
 	Overflow int     `json:"overflow"`
@@ -58,7 +76,9 @@ type Hooks struct {
 // Trainer trains a spiking network of the configured method (TTFS layers,
 // stacked or recurrent EventProp LIF layers; package event) on a
 // classification data set whose features lie in [0, 1], on one device or
-// data-parallel over Config.Devices.
+// data-parallel over Config.Devices. Fit keeps a copy of the variables
+// after its best validation epoch (BestValidation, RestoreBest,
+// EvaluateBest; State and SetState copy them in general).
 type Trainer struct {
 	cfg        Config
 	dtype      dtypes.DType
@@ -77,6 +97,91 @@ type Trainer struct {
 	// hw runs every batch on the BrainScaleS-2 chip or its mock first
 	// (Config.Hardware; train/hardware.go); nil: software only.
 	hw *hardwareLoop
+	// best is the epoch of Fit's highest validation accuracy so far and a
+	// copy of the variables after it.
+	best struct {
+		epoch    int
+		accuracy float64
+		state    State
+	}
+}
+
+// State is a copy of the values of every variable of a trainer's context
+// (weights, optimizer moments, bumping state), by scope and name.
+type State map[string]*tensors.Tensor
+
+// State copies the current values of all variables to the host.
+func (t *Trainer) State() (State, error) {
+	s := State{}
+	for v := range t.ctx.IterVariables() {
+		value, err := v.Value()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", v.ScopeAndName(), err)
+		}
+		// A copy: the variable's own buffer may be donated to the next step.
+		c, err := value.LocalClone()
+		if err != nil {
+			return nil, fmt.Errorf("copying %s: %w", v.ScopeAndName(), err)
+		}
+		s[v.ScopeAndName()] = c
+	}
+	return s, nil
+}
+
+// SetState sets every variable held in s to (a copy of) its value there; s
+// stays usable. Variables that s does not hold keep their values.
+func (t *Trainer) SetState(s State) error {
+	for v := range t.ctx.IterVariables() {
+		value, ok := s[v.ScopeAndName()]
+		if !ok {
+			continue
+		}
+		if !value.Shape().Equal(v.Shape()) {
+			return fmt.Errorf("state of %s has shape %s, the variable %s", v.ScopeAndName(), value.Shape(), v.Shape())
+		}
+		c, err := value.LocalClone()
+		if err != nil {
+			return fmt.Errorf("copying %s: %w", v.ScopeAndName(), err)
+		}
+		if err := v.SetValue(c); err != nil {
+			return fmt.Errorf("setting %s: %w", v.ScopeAndName(), err)
+		}
+	}
+	return nil
+}
+
+// BestValidation returns the epoch (1-based, 0 before any) at which Fit saw
+// the highest validation accuracy (the first such epoch on ties) and that
+// accuracy. Fit keeps a copy of the variables after that epoch:
+// RestoreBest puts it back, EvaluateBest evaluates it.
+func (t *Trainer) BestValidation() (epoch int, accuracy float64) {
+	return t.best.epoch, t.best.accuracy
+}
+
+// RestoreBest sets the variables to their values after the epoch of the
+// best validation accuracy (see BestValidation).
+func (t *Trainer) RestoreBest() error {
+	if t.best.state == nil {
+		return errors.New("no best-validation weights: Fit has not finished an epoch")
+	}
+	return t.SetState(t.best.state)
+}
+
+// EvaluateBest is Evaluate with the best-validation weights; the trainer's
+// variables are left as they were.
+func (t *Trainer) EvaluateBest(d *Dataset) (loss, accuracy float64, err error) {
+	current, err := t.State()
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := t.RestoreBest(); err != nil {
+		return 0, 0, err
+	}
+	loss, accuracy, err = t.Evaluate(d)
+	if restoreErr := t.SetState(current); restoreErr != nil && err == nil {
+		err = restoreErr
+	}
+	return loss, accuracy, err
 }
 
 // callTimes keeps the duration of a graph's first call and the mean of the
@@ -151,9 +256,9 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		n := ReduceAllSum(maskF)
 		loss := Div(ReduceAllSum(Mul(perSample, maskF)), n)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
-		bumped := t.bumpWeights(ctx, net, mask)
+		bump := t.bumpWeights(ctx, net, mask)
 		correct := snn.CountCorrect(snn.PredictFirstSpike(out), labels, mask, t.dtype)
-		return []*Node{loss, correct, bumped, net.Overflow, allFinite(ctx, x.Graph(), t.dtype)}
+		return []*Node{loss, correct, bump.layer, net.Overflow, bump.value, bump.silent, allFinite(ctx, x.Graph(), t.dtype)}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building train step: %w", err)
@@ -190,13 +295,23 @@ func (t *Trainer) network(ctx *mlctx.Context, x *Node) topology.Lowered {
 	return event.Lower(ctx, &t.cfg.Network, x)
 }
 
+// bumpResult is what bumpWeights reports of one batch: the bumped layer
+// (int32 scalar, -1 for none), the value added to its weights (0 when
+// none) and the fraction of silent (sample, neuron) pairs of every layer
+// ([layers]).
+type bumpResult struct {
+	layer, value, silent *Node
+}
+
 // bumpWeights is fastAndDeep's check_bump_weights, in the graph: the first
 // layer whose fraction of missing spikes exceeds its MaxMissing gets
 // BumpValue added to the incoming weights of its silent neurons; the value
-// doubles while the same layer needs bumping batch after batch. It returns
-// the bumped layer's index, or -1. Unlike fastAndDeep, the optimizer step of
-// the batch is not skipped: one graph per batch, no second forward pass.
-func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *Node) *Node {
+// doubles while the same layer needs bumping batch after batch. With
+// BumpSkipsStep, as in fastAndDeep, a batch that bumps takes no optimizer
+// step: every variable the optimizer changed (weights, Adam's moments and
+// step count) keeps its value from before the batch. One graph per batch
+// either way, no second forward pass.
+func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *Node) bumpResult {
 	c := t.cfg
 	g := mask.Graph()
 	pops := net.Populations
@@ -206,13 +321,19 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 
 	chosen := Const(g, int32(-1))
 	missed := make([]*Node, len(pops))
+	fracs := make([]*Node, len(pops))
 	sampleMask := InsertAxes(mask, 1)
 	numSamples := ReduceAllSum(ConvertDType(mask, t.dtype))
 	for l := len(pops) - 1; l >= 0; l-- { // reverse, so the first population in order wins
 		silent := LogicalAnd(LogicalNot(IsFinite(pops[l].FirstTimes)), sampleMask)
 		frac := Div(ReduceAllSum(ConvertDType(silent, t.dtype)), MulScalar(numSamples, float64(pops[l].FirstTimes.Shape().Dim(1))))
+		fracs[l] = frac
 		missed[l] = ConvertDType(ReduceLogicalOr(silent, 0), t.dtype) // [neurons]
 		chosen = Where(GreaterThan(frac, Scalar(g, t.dtype, pops[l].MaxMissing)), Const(g, int32(l)), chosen)
+	}
+	bumped := GreaterOrEqual(chosen, Const(g, int32(0)))
+	if c.BumpSkipsStep {
+		t.undoUpdates(ctx, g, bumped)
 	}
 	value := Scalar(g, t.dtype, c.BumpValue)
 	if c.BumpDoubling {
@@ -240,10 +361,25 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 			target.Variable.SetValueGraph(Add(w, step))
 		}
 	}
-	bumped := GreaterOrEqual(chosen, Const(g, int32(0)))
 	valueVar.SetValueGraph(Where(bumped, value, valueVar.ValueGraph(g)))
 	lastVar.SetValueGraph(chosen)
-	return chosen
+	return bumpResult{
+		layer:  chosen,
+		value:  Where(bumped, value, ZerosLike(value)),
+		silent: Stack(fracs, 0),
+	}
+}
+
+// undoUpdates makes every variable changed so far in g keep, where skip is
+// true, the value it had before the graph ran (its parameter node).
+func (t *Trainer) undoUpdates(ctx *mlctx.Context, g *Graph, skip *Node) {
+	for v := range ctx.IterVariables() {
+		if !v.ChangedInGraph(g) {
+			continue
+		}
+		before := g.GetParameterByName(v.ParameterName())
+		v.SetValueGraph(Where(skip, before, v.ValueGraph(g)))
+	}
 }
 
 // allFinite is 1 when every trainable variable's new value in g is finite,
@@ -409,8 +545,10 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 		// run sees the same batches as an uninterrupted one.
 		rng := rand.New(rand.NewPCG(uint64(c.Seed), uint64(epoch)))
 		order := rng.Perm(trainSet.Size())
-		var lossSum, correct float64
+		var lossSum, correct, maxBump float64
 		seen, bumps, overflow := 0, 0, 0
+		var losses []float64
+		silent := make([]float64, c.NumPopulations())
 		for b := range numBatches {
 			if err := ctx.Err(); err != nil {
 				return history, fmt.Errorf("epoch %d interrupted: %w", epoch+1, err)
@@ -431,7 +569,7 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 				}
 				return history, fmt.Errorf("epoch %d batch %d: training loss is %g (%s): stopped; the last checkpoint holds the last good weights (lower learning_rate?)", epoch+1, b+1, loss, where)
 			}
-			if scalarValue(outs[4]) == 0 {
+			if scalarValue(outs[6]) == 0 {
 				where := "a weight"
 				if err := t.checkWeights(); err != nil {
 					where = err.Error()
@@ -445,6 +583,13 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 				bumps++
 			}
 			overflow += int(scalarValue(outs[3]))
+			bumpValue := scalarValue(outs[4])
+			maxBump = max(maxBump, bumpValue)
+			batchSilent := flatFloat64(outs[5])
+			for l, f := range batchSilent {
+				silent[l] += f * float64(bt.n)
+			}
+			losses = append(losses, loss)
 			seen += bt.n
 			if b == numBatches/2 {
 				crashPoint("mid-epoch", epoch+1)
@@ -455,7 +600,8 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 					spe = spentSeconds / float64(epoch-start)
 				}
 				hooks.OnBatch(Progress{Epoch: epoch + 1, Epochs: c.Epochs, Batch: b + 1, Batches: numBatches,
-					Loss: lossSum / float64(seen), Accuracy: correct / float64(seen), LearningRate: lr, BumpedLayer: bumped,
+					Loss: lossSum / float64(seen), Accuracy: correct / float64(seen), LearningRate: lr,
+					BumpedLayer: bumped, BumpValue: bumpValue, BatchLoss: loss, Silent: batchSilent,
 					ElapsedInEpoch: time.Since(began), SecondsPerEpoch: spe})
 			}
 		}
@@ -469,13 +615,42 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 		seconds := time.Since(began).Seconds()
 		spentSeconds += seconds
 		m := EpochMetrics{Epoch: epoch + 1, TrainLoss: lossSum / float64(seen), TrainAccuracy: correct / float64(seen),
-			ValLoss: valLoss, ValAccuracy: valAcc, LearningRate: lr, Bumps: bumps, Overflow: overflow, Seconds: seconds}
+			ValLoss: valLoss, ValAccuracy: valAcc, LearningRate: lr, Bumps: bumps, MaxBumpValue: maxBump,
+			Overflow: overflow, Seconds: seconds, Silent: silent}
+		m.TrainLossMin, m.TrainLossMax, m.TrainLossStd = spread(losses)
+		for l := range m.Silent {
+			m.Silent[l] /= float64(seen)
+		}
+		if t.best.state == nil || valAcc > t.best.accuracy {
+			state, err := t.State()
+			if err != nil {
+				return history, fmt.Errorf("keeping the weights of epoch %d: %w", epoch+1, err)
+			}
+			t.best.epoch, t.best.accuracy, t.best.state = epoch+1, valAcc, state
+		}
 		history = append(history, m)
 		if hooks.OnEpoch != nil {
 			hooks.OnEpoch(m)
 		}
 	}
 	return history, nil
+}
+
+// spread returns the minimum, maximum and (population) standard deviation
+// of xs.
+func spread(xs []float64) (lo, hi, std float64) {
+	if len(xs) == 0 {
+		return 0, 0, 0
+	}
+	lo, hi = slices.Min(xs), slices.Max(xs)
+	var mean float64
+	for _, x := range xs {
+		mean += x / float64(len(xs))
+	}
+	for _, x := range xs {
+		std += (x - mean) * (x - mean) / float64(len(xs))
+	}
+	return lo, hi, math.Sqrt(std)
 }
 
 // Evaluate returns the mean loss and the accuracy on d.

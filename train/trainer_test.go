@@ -203,3 +203,52 @@ func TestNonFiniteWeightsStopTheRun(t *testing.T) {
 	require.Error(t, err)
 	require.ErrorContains(t, err, "epoch 1 batch 1: after the update, variable /to_hidden/weights (node to_hidden) holds NaN or Inf: stopped")
 }
+
+// trainableValues copies the trainable variables of trainer's context.
+func trainableValues(t *testing.T, trainer *Trainer) map[string][]float64 {
+	out := map[string][]float64{}
+	for v := range trainer.Context().IterVariables() {
+		if v.Trainable {
+			value, err := v.Value()
+			require.NoError(t, err)
+			out[v.ScopeAndName()] = tensors.MustCopyFlatData[float64](value)
+		}
+	}
+	return out
+}
+
+// TestBestValidationState checks that Fit keeps the weights of its best
+// validation epoch: evaluating them reproduces that epoch's accuracy, and
+// EvaluateBest leaves the final weights in place.
+func TestBestValidationState(t *testing.T) {
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	d := smallYinYang(t, 60, 4)
+	val := smallYinYang(t, 40, 5)
+	cfg := shipped(t, "yin_yang", 10)
+	cfg.DType = "float64"
+	cfg.Epochs, cfg.BatchSize = 5, 10
+	cfg.LearningRate = 0.05 // large enough that the validation accuracy moves
+	trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+	require.NoError(t, err)
+	_, _, err = trainer.EvaluateBest(val)
+	require.Error(t, err, "no best weights before Fit")
+	history, err := trainer.Fit(context.Background(), d, val, 0, Hooks{})
+	require.NoError(t, err)
+	bestEpoch, bestAcc := trainer.BestValidation()
+	wantEpoch, wantAcc := BestEpoch(history)
+	require.Equal(t, wantEpoch, bestEpoch)
+	require.Equal(t, wantAcc, bestAcc)
+	final := trainableValues(t, trainer)
+	_, acc, err := trainer.EvaluateBest(val)
+	require.NoError(t, err)
+	require.Equal(t, bestAcc, acc)
+	require.Equal(t, final, trainableValues(t, trainer), "EvaluateBest restores the final weights")
+	_, finalAcc, err := trainer.Evaluate(val)
+	require.NoError(t, err)
+	require.Equal(t, history[len(history)-1].ValAccuracy, finalAcc)
+	require.NoError(t, trainer.RestoreBest())
+	_, acc, err = trainer.Evaluate(val)
+	require.NoError(t, err)
+	require.Equal(t, bestAcc, acc)
+}

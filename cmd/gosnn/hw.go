@@ -112,7 +112,7 @@ func hwTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := o.apply(&cfg); err != nil {
 		return usagef("hw train: %v", err)
 	}
-	return runTraining(ctx, cfg, *out, *quiet, stdout)
+	return runTraining(ctx, cfg, *out, *quiet, train.KeepFinal, stdout)
 }
 
 func hwMap(args []string, stdout io.Writer) error {

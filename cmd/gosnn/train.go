@@ -198,6 +198,7 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	method := fs.String("method", "", "yinyang task: train the shipped config of this method: "+strings.Join(methodNames(), ", "))
 	out := fs.String("out", "results", "folder that receives the results folder of this run")
 	quiet := fs.Bool("quiet", false, "print only the final result")
+	keep := fs.String("keep", train.KeepFinal, "weights to report and keep: final (fastAndDeep's choice) or best-val (the epoch of the best validation accuracy)")
 	help := func() string {
 		var b strings.Builder
 		b.WriteString("usage: gosnn train CONFIG [flags]\n" +
@@ -226,7 +227,10 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := o.apply(&cfg); err != nil {
 		return usagef("train: %v", err)
 	}
-	return runTraining(ctx, cfg, *out, *quiet, stdout)
+	if *keep != train.KeepFinal && *keep != train.KeepBestVal {
+		return usagef("train: --keep must be %s or %s, got %q", train.KeepFinal, train.KeepBestVal, *keep)
+	}
+	return runTraining(ctx, cfg, *out, *quiet, *keep, stdout)
 }
 
 // parseWithArg parses flags around one positional argument (before or
@@ -252,7 +256,7 @@ func parseWithArg(fs *flag.FlagSet, args []string) (string, error) {
 }
 
 // runTraining trains cfg into a new results folder under out.
-func runTraining(ctx context.Context, cfg train.Config, out string, quiet bool, stdout io.Writer) error {
+func runTraining(ctx context.Context, cfg train.Config, out string, quiet bool, keep string, stdout io.Writer) error {
 	backend, choice, err := graph.NewBackend(cfg.Backend)
 	if err != nil {
 		return usagef("train: %v", err)
@@ -287,7 +291,7 @@ func runTraining(ctx context.Context, cfg train.Config, out string, quiet bool, 
 	if cfg.Devices > 1 {
 		fmt.Fprintf(stdout, "gosnn: data-parallel over %d of the backend's %d devices\n", cfg.Devices, backend.NumDevices())
 	}
-	return execute(ctx, &train.Run{Dir: dir, Config: cfg, Backend: backend, BackendName: choice.Config}, quiet, stdout)
+	return execute(ctx, &train.Run{Dir: dir, Config: cfg, Backend: backend, BackendName: choice.Config, Keep: keep}, quiet, stdout)
 }
 
 // execute runs a training run with progress on stdout and prints its result.
@@ -305,6 +309,8 @@ func execute(ctx context.Context, run *train.Run, quiet bool, stdout io.Writer) 
 	fmt.Fprintf(stdout, "test accuracy: %.2f%%  (validation %.2f%%, train %.2f%%; %.2f s/epoch, %.1f s compiling, %.0f s in all)\n",
 		100*summary.TestAccuracy, 100*summary.ValAccuracy, 100*summary.TrainAccuracy,
 		summary.SecondsPerEpoch, summary.CompileSeconds, summary.TotalSeconds)
+	fmt.Fprintf(stdout, "best validation %.2f%% at epoch %d (test %.2f%% there); largest drop below the running best over the last %d epochs: %.1f points; reported: %s weights\n",
+		100*summary.BestValAccuracy, summary.BestValEpoch, 100*summary.BestValTestAccuracy, train.StabilityWindow, 100*summary.MaxValDrop, summary.Kept)
 	fmt.Fprintf(stdout, "results: %s\n", run.Dir)
 	return nil
 }
