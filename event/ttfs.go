@@ -85,6 +85,10 @@ func FirstSpikeTimes(inputTimes, weights *Node, cfg TTFS) *Node {
 		panic(err)
 	}
 	checkShapes(inputTimes, weights)
+	if inputTimes.Graph().Backend().Name() == "xla" {
+		tStar := firstCrossingPairs(inputTimes, weights, cfg)
+		return attachCrossingGradientPairs(tStar, inputTimes, weights, cfg.Neuron, cfg.MaxGradNorm)
+	}
 	tStar := FirstCrossing(inputTimes, weights, cfg)
 	return AttachCrossingGradient(tStar, inputTimes, weights, cfg.Neuron, cfg.MaxGradNorm)
 }
