@@ -146,10 +146,15 @@ func (l MSELoss) PerSample(times, labels *Node) *Node {
 const (
 	LossTTFS = "ttfs"
 	LossMSE  = "mse"
+	// The losses of discrete-time read-outs (traces [batch, steps, classes]):
+	// see TraceLoss.
+	LossMaxOverTime  = "max_over_time"
+	LossSpikeCount   = "spike_count"
+	LossMeanMembrane = "mean_membrane"
 )
 
 // LossKinds lists the known loss kinds.
-var LossKinds = []string{LossTTFS, LossMSE}
+var LossKinds = []string{LossTTFS, LossMSE, LossMaxOverTime, LossSpikeCount, LossMeanMembrane}
 
 // perSampleLoss is what every loss kind implements.
 type perSampleLoss interface {
@@ -163,9 +168,10 @@ type perSampleLoss interface {
 // the others. An empty Kind is LossTTFS, so configs written before MSE
 // existed keep their meaning.
 type Loss struct {
-	Kind     string `json:"kind,omitempty" yaml:"kind,omitempty"`
-	TTFSLoss `yaml:",inline"`
-	MSELoss  `yaml:",inline"`
+	Kind      string `json:"kind,omitempty" yaml:"kind,omitempty"`
+	TTFSLoss  `yaml:",inline"`
+	MSELoss   `yaml:",inline"`
+	TraceLoss `yaml:",inline"`
 }
 
 // TTFS returns the TTFS cross-entropy as a Loss.
@@ -175,6 +181,15 @@ func TTFS(l TTFSLoss) Loss { return Loss{TTFSLoss: l} }
 func MSE(l MSELoss) Loss { return Loss{Kind: LossMSE, MSELoss: l} }
 
 func (l Loss) impl() (perSampleLoss, error) {
+	if l.IsTrace() {
+		if l.TTFSLoss != (TTFSLoss{}) || l.MSELoss != (MSELoss{}) {
+			return nil, fmt.Errorf("the fields of the first-spike losses (xi, alpha, beta, tau_syn, tau_mem, correct_time, wrong_time) do not belong to kind %q", l.Kind)
+		}
+		return traceImpl{l.Kind, l.TraceLoss}, nil
+	}
+	if l.TraceLoss != (TraceLoss{}) {
+		return nil, fmt.Errorf("rate_target and rate_rho belong to the trace losses (%s, %s, %s), not to kind %q", LossMaxOverTime, LossSpikeCount, LossMeanMembrane, l.Kind)
+	}
 	switch l.Kind {
 	case "", LossTTFS:
 		if l.MSELoss != (MSELoss{}) {
@@ -212,3 +227,103 @@ func (l Loss) PerSample(times, labels *Node) *Node {
 // Loss is the batch mean of PerSample (it hides TTFSLoss.Loss, which
 // would ignore Kind).
 func (l Loss) Loss(times, labels *Node) *Node { return ReduceAllMean(l.PerSample(times, labels)) }
+
+// IsTrace reports whether the loss reads a trace over time (the discrete
+// family's read-out) rather than first-spike times.
+func (l Loss) IsTrace() bool {
+	return l.Kind == LossMaxOverTime || l.Kind == LossSpikeCount || l.Kind == LossMeanMembrane
+}
+
+// Predict is the predicted class of each sample, [batch] int32 (-1: none)
+// for the read-out the loss kind reads: the earliest first spike, or the
+// largest decoded trace.
+func (l Loss) Predict(readout *Node) *Node {
+	if l.IsTrace() {
+		return ArgMax(traceImpl{l.Kind, l.TraceLoss}.logits(readout), -1, labelsDType)
+	}
+	return PredictFirstSpike(readout)
+}
+
+// Penalty is the per-sample regulariser on the spikes [batch, steps, n] of
+// the populations (TraceLoss's rate term), [batch], or nil when the loss
+// has none.
+func (l Loss) Penalty(spikes []*Node) *Node {
+	if !l.IsTrace() || l.RateRho == 0 {
+		return nil
+	}
+	var total *Node
+	for _, s := range spikes {
+		if s == nil {
+			continue
+		}
+		p := RatePenalty(s, l.RateTarget, l.RateRho)
+		if total == nil {
+			total = p
+		} else {
+			total = Add(total, p)
+		}
+	}
+	return total
+}
+
+// TraceLoss holds the fields of the losses of discrete-time read-outs
+// (traces [batch, steps, classes]); each is a cross-entropy
+// -log softmax(logits)_y of logits decoded from the trace:
+//   - max_over_time: the maximum of each read-out membrane over time,
+//     jaxsnn.discrete's max_over_time_decode and nll_loss;
+//   - spike_count: each output neuron's number of spikes (snnax's README);
+//   - mean_membrane: each read-out membrane's mean over time.
+//
+// With RateRho > 0 every discrete_lif population adds, per sample,
+// RateRho Σ_n (Σ_t s[t, n] - RateTarget)², jaxsnn's firing-rate
+// regulariser; jaxsnn sums it over the batch (rho 1e-5 at batch 64), gosnn
+// averages per-sample losses, so jaxsnn's rho is RateRho / batch size.
+type TraceLoss struct {
+	RateTarget float64 `json:"rate_target,omitempty" yaml:"rate_target,omitempty"`
+	RateRho    float64 `json:"rate_rho,omitempty" yaml:"rate_rho,omitempty"`
+}
+
+type traceImpl struct {
+	kind string
+	TraceLoss
+}
+
+func (l traceImpl) Validate() error {
+	if !(l.RateRho >= 0) || math.IsInf(l.RateRho, 0) || math.IsNaN(l.RateTarget) || math.IsInf(l.RateTarget, 0) {
+		return fmt.Errorf("%s loss: rate_rho must be >= 0 and finite and rate_target finite, got %g and %g", l.kind, l.RateRho, l.RateTarget)
+	}
+	return nil
+}
+
+// logits decodes a trace [batch, steps, classes] to [batch, classes].
+func (l traceImpl) logits(trace *Node) *Node {
+	if trace.Rank() != 3 {
+		panic(fmt.Errorf("%s loss: the read-out must be a trace [batch, steps, classes], got %s (a first-spike read-out needs kind ttfs or mse)", l.kind, trace.Shape()))
+	}
+	switch l.kind {
+	case LossSpikeCount:
+		return ReduceSum(trace, 1)
+	case LossMeanMembrane:
+		return ReduceMean(trace, 1)
+	}
+	return ReduceMax(trace, 1)
+}
+
+// PerSample is -log softmax(logits)_y, [batch].
+func (l traceImpl) PerSample(trace, labels *Node) *Node {
+	logProb := LogSoftmax(l.logits(trace), 1)
+	oneHot := OneHot(labels, logProb.Shape().Dim(1), logProb.DType())
+	return Neg(ReduceSum(Mul(logProb, oneHot), 1))
+}
+
+// RatePenalty is rho Σ_n (Σ_t s[b, t, n] - target)² per sample b of
+// spikes [batch, steps, n...], [batch].
+func RatePenalty(spikes *Node, target, rho float64) *Node {
+	count := ReduceSum(spikes, 1)
+	d := AddScalar(count, -target)
+	axes := make([]int, d.Rank()-1)
+	for i := range axes {
+		axes[i] = i + 1
+	}
+	return MulScalar(ReduceSum(Square(d), axes...), rho)
+}

@@ -47,6 +47,11 @@ type Network struct {
 	Edges  []Edge     `json:"edges" yaml:"edges"`
 	Groups [][]string `json:"groups,omitempty" yaml:"groups,omitempty"`
 	Output string     `json:"output" yaml:"output"`
+
+	// DT and Steps are the time step and the number of steps per sample of
+	// a network of discrete populations (discrete.Lower); unused otherwise.
+	DT    float64 `json:"dt,omitempty" yaml:"dt,omitempty"`
+	Steps int     `json:"steps,omitempty" yaml:"steps,omitempty"`
 }
 
 // Edge connects two nodes by name. In YAML it is written [from, to].
@@ -94,10 +99,10 @@ const (
 )
 
 // NodeKinds lists the known node kinds.
-var NodeKinds = []string{KindInput, KindBias, KindLinear, KindTTFS, KindLIF}
+var NodeKinds = []string{KindInput, KindBias, KindLinear, KindTTFS, KindLIF, KindDiscreteLIF, KindDiscreteLI}
 
 // IsPopulation reports whether a node kind is a population of neurons.
-func IsPopulation(kind string) bool { return kind == KindTTFS || kind == KindLIF }
+func IsPopulation(kind string) bool { _, ok := kindFamily[kind]; return ok }
 
 // Node is one named element of a Network. Which fields apply depends on
 // Kind (see Network); Validate names a field set on a kind that does not
@@ -137,6 +142,9 @@ type Node struct {
 	// the fraction of (sample, neuron) first spikes that may be missing in
 	// a batch before weight bumping acts on the population.
 	MaxMissing float64 `json:"max_missing" yaml:"max_missing"`
+
+	// Euler holds a discrete population's parameters (topology/discrete.go).
+	Euler *Euler `json:"euler,omitempty" yaml:"euler,omitempty"`
 }
 
 // Copies is the number of spikes per neuron and sample of an input or bias
@@ -291,6 +299,8 @@ func (n *Network) Validate(prefix string) error {
 			if !(node.MaxMissing >= 0 && node.MaxMissing <= 1) {
 				at(p+".max_missing", "must be in [0, 1], got %g", node.MaxMissing)
 			}
+		case KindDiscreteLIF, KindDiscreteLI:
+			// validateDiscrete checks them with the network's dt.
 		case "":
 			at(p+".kind", "missing; one of %s", strings.Join(NodeKinds, ", "))
 		default:
@@ -320,6 +330,7 @@ func (n *Network) Validate(prefix string) error {
 	if inputs != 1 {
 		at("nodes", "needs exactly one input node, got %d", inputs)
 	}
+	n.validateDiscrete(at)
 	kindOf := func(name string) string {
 		if i, ok := seen[name]; ok {
 			return n.Nodes[i].Kind
@@ -405,8 +416,8 @@ func (n *Network) Validate(prefix string) error {
 	for _, l := range layers {
 		if len(l.Populations) > 1 || l.SelfLoop {
 			for _, name := range l.Populations {
-				if kindOf(name) != KindLIF {
-					at(fmt.Sprintf("nodes[%d] (%s)", seen[name], name), "is part of a recurrent loop; only lif populations can be recurrent, not %s", kindOf(name))
+				if k := kindOf(name); k != KindLIF && k != KindDiscreteLIF {
+					at(fmt.Sprintf("nodes[%d] (%s)", seen[name], name), "is part of a recurrent loop; only lif and discrete_lif populations can be recurrent, not %s", k)
 				}
 			}
 		}
@@ -600,7 +611,9 @@ func tarjan(adj [][]int) [][]int {
 // read-out.
 type Lowered struct {
 	Populations []LoweredPopulation
-	// Readout is the output population's first-spike times [batch, size].
+	// Readout is the output population's first-spike times [batch, size]
+	// (event family), or its output over time [batch, steps, size] (discrete
+	// family: the membrane of a discrete_li, the spikes of a discrete_lif).
 	Readout *graph.Node
 	// Overflow counts the spikes of the batch that did not fit the
 	// populations' capacities (a scalar of the time dtype).
@@ -613,6 +626,9 @@ type LoweredPopulation struct {
 	// FirstTimes are the neurons' first-spike times [batch, size], +Inf
 	// for silent neurons.
 	FirstTimes *graph.Node
+	// Spikes are a discrete population's spikes over time [batch, steps,
+	// size] (nil in the event family), for rate regularisers.
+	Spikes *graph.Node
 	// MaxMissing is the node's MaxMissing.
 	MaxMissing float64
 	// Incoming lists the weight variables whose columns Offset,

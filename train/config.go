@@ -174,6 +174,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.Network.Validate("network"); err != nil {
 		errs = append(errs, unjoin(err)...)
+	} else if discrete := c.Network.Family() == topology.FamilyDiscrete; discrete != c.Loss.IsTrace() {
+		if discrete {
+			add("loss.kind", "a network of discrete populations has a read-out over time: the loss kind must be one of %s, %s, %s, got %q", snn.LossMaxOverTime, snn.LossSpikeCount, snn.LossMeanMembrane, c.Loss.Kind)
+		} else {
+			add("loss.kind", "%q reads a discrete network's trace; this network's read-out is first-spike times (kinds %s, %s)", c.Loss.Kind, snn.LossTTFS, snn.LossMSE)
+		}
 	}
 	if c.Hardware != nil {
 		errs = append(errs, c.Hardware.validate(c)...)

@@ -8,7 +8,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/gosnn/gosnn/snn"
 )
 
 // Inspection is one forward pass of the network over a data set: every
@@ -49,7 +48,7 @@ func (t *Trainer) Inspect(backend backends.Backend, sets ...*Dataset) ([]*Inspec
 	var sizes []int
 	exec, err := mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x *Node) []*Node {
 		net := t.network(ctx.Reuse(), x)
-		outs := []*Node{snn.PredictFirstSpike(net.Readout)}
+		outs := []*Node{t.cfg.Loss.Predict(net.Readout)}
 		names, sizes = nil, nil
 		for _, p := range net.Populations {
 			names = append(names, p.Name)

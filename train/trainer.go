@@ -19,7 +19,9 @@ import (
 	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
-	"github.com/gosnn/gosnn/event"
+	// The simulation families register their lowerings (topology.Lower).
+	_ "github.com/gosnn/gosnn/discrete"
+	_ "github.com/gosnn/gosnn/event"
 	"github.com/gosnn/gosnn/snn"
 	"github.com/gosnn/gosnn/topology"
 )
@@ -251,13 +253,13 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 	t.trainStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
 		net := t.network(ctx, x)
 		out := net.Readout
-		perSample := t.cfg.Loss.PerSample(out, labels)
+		perSample := t.perSample(net, labels)
 		maskF := ConvertDType(mask, t.dtype)
 		n := ReduceAllSum(maskF)
 		loss := Div(ReduceAllSum(Mul(perSample, maskF)), n)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
 		bump := t.bumpWeights(ctx, net, mask)
-		correct := snn.CountCorrect(snn.PredictFirstSpike(out), labels, mask, t.dtype)
+		correct := snn.CountCorrect(t.cfg.Loss.Predict(out), labels, mask, t.dtype)
 		return []*Node{loss, correct, bump.layer, net.Overflow, bump.value, bump.silent, allFinite(ctx, x.Graph(), t.dtype)}
 	})
 	if err != nil {
@@ -267,8 +269,8 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		net := t.network(ctx.Reuse(), x)
 		out := net.Readout
 		maskF := ConvertDType(mask, t.dtype)
-		lossSum := ReduceAllSum(Mul(t.cfg.Loss.PerSample(out, labels), maskF))
-		correct := snn.CountCorrect(snn.PredictFirstSpike(out), labels, mask, t.dtype)
+		lossSum := ReduceAllSum(Mul(t.perSample(net, labels), maskF))
+		correct := snn.CountCorrect(t.cfg.Loss.Predict(out), labels, mask, t.dtype)
 		return []*Node{lossSum, correct}
 	})
 	if err != nil {
@@ -292,7 +294,22 @@ func (t *Trainer) network(ctx *mlctx.Context, x *Node) topology.Lowered {
 	if t.hw != nil {
 		return t.hw.lower(ctx, &t.cfg.Network, x)
 	}
-	return event.Lower(ctx, &t.cfg.Network, x)
+	return topology.Lower(ctx, &t.cfg.Network, x)
+}
+
+// perSample is the configured loss of each sample of a batch, [batch]:
+// the loss of the read-out plus the loss's penalty on the populations'
+// spikes (the rate regulariser of the trace losses), if any.
+func (t *Trainer) perSample(net topology.Lowered, labels *Node) *Node {
+	loss := t.cfg.Loss.PerSample(net.Readout, labels)
+	spikes := make([]*Node, len(net.Populations))
+	for i, p := range net.Populations {
+		spikes[i] = p.Spikes
+	}
+	if penalty := t.cfg.Loss.Penalty(spikes); penalty != nil {
+		loss = Add(loss, penalty)
+	}
+	return loss
 }
 
 // bumpResult is what bumpWeights reports of one batch: the bumped layer

@@ -1,0 +1,306 @@
+package discrete
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	snngraph "github.com/gosnn/gosnn/graph"
+	"github.com/gosnn/gosnn/topology"
+)
+
+// Networks of discrete_lif and discrete_li populations lower through Lower.
+func init() { topology.RegisterLowering(topology.FamilyDiscrete, Lower) }
+
+// Lower builds the forward pass of a network of discrete populations
+// (discrete_lif, discrete_li) for the features [batch, size of the input
+// node] in [0, 1], over net.Steps steps of net.DT, as jaxsnn.discrete's
+// Topology does:
+//   - the input's encoding gives each feature a spike time (the event
+//     family's code: latency, or spatio_temporal with t_late), binned to
+//     the step round(t/dt) (Bin); a bias node spikes at its times, binned
+//     the same way;
+//   - at every step the populations are stepped in layer order
+//     (topology.Network.Layers); a projection multiplies its sources'
+//     outputs (concatenated in edge order) by its weights, taking a
+//     source's output of this step when it has been computed, else of the
+//     previous step (recurrent and feedback projections: zeros at the
+//     first step);
+//   - discrete_lif populations step with LIFStep, discrete_li with LIStep.
+//
+// A projection's weights are the variable "weights" [inputs, size] in the
+// scope of its name, initialised N(mean, std²); learnable decays are
+// "mem_decay" and "syn_decay" in the scope of their population. The
+// read-out is the output population's output over time [batch, steps,
+// size]. An invalid network panics with the validation error.
+func Lower(ctx *context.Context, net *topology.Network, features *Node) topology.Lowered {
+	if err := net.Validate(""); err != nil {
+		panic(fmt.Errorf("network description: %w", err))
+	}
+	if net.Family() != topology.FamilyDiscrete {
+		panicf("discrete.Lower: the network's populations are of the %s family", net.Family())
+	}
+	layers, _ := net.Layers() // Validate checked the error
+	g, dtype := features.Graph(), features.DType()
+	batch, steps := features.Shape().Dim(0), net.Steps
+
+	// The sources' spikes at every step.
+	frames := map[string][]*Node{}
+	for _, node := range net.Nodes {
+		switch node.Kind {
+		case topology.KindInput:
+			if features.Rank() != 2 || features.Shape().Dim(1) != node.Size {
+				panicf("network input %q has size %d, the features are %s", node.Name, node.Size, features.Shape())
+			}
+			times, _ := node.Encoding.Encode(features)
+			frames[node.Name] = BinSteps(times, steps, net.DT, float64(node.Copies()))
+		case topology.KindBias:
+			frames[node.Name] = biasFrames(g, dtype, batch, node.Times, steps, net.DT)
+		}
+	}
+	size := func(name string) int {
+		n := net.Node(name)
+		if n.Kind == topology.KindBias {
+			return len(n.Times)
+		}
+		return n.Size
+	}
+
+	// Weights of every projection, and each population's parameters.
+	type projection struct {
+		name    string
+		sources []string
+		w       *Node
+		v       *context.Variable
+	}
+	incoming := map[string][]projection{}
+	for _, node := range net.Nodes {
+		if node.Kind != topology.KindLinear {
+			continue
+		}
+		target := net.Node(net.Targets(node.Name)[0])
+		p := projection{name: node.Name, sources: net.Sources(node.Name)}
+		rows := 0
+		for _, s := range p.sources {
+			rows += size(s)
+		}
+		pctx := ctx.In(node.Name).WithInitializer(normalInit(ctx.In(node.Name), node.Init.Mean, node.Init.Std))
+		p.v = pctx.VariableWithShape("weights", shapes.Make(dtype, rows, target.Size))
+		p.w = p.v.ValueGraph(g)
+		incoming[target.Name] = append(incoming[target.Name], p)
+	}
+	type population struct {
+		node  *topology.Node
+		lif   LIFParams
+		li    LIParams
+		state State
+		out   []*Node
+	}
+	var order []*population
+	byName := map[string]*population{}
+	for _, layer := range layers {
+		for _, name := range layer.Populations {
+			node := net.Node(name)
+			p := &population{node: node}
+			zero := Zeros(g, shapes.Make(dtype, batch, node.Size))
+			pctx := ctx.In(name)
+			switch node.Kind {
+			case topology.KindDiscreteLIF:
+				l := lifLayer(node, net.DT)
+				p.lif = l.Params(pctx, zero)
+				p.state = ZeroLIFState(zero)
+			case topology.KindDiscreteLI:
+				l := liLayer(node, net.DT)
+				p.li = l.Params(pctx, zero)
+				p.state = ZeroLIState(zero)
+			default:
+				panicf("discrete family: cannot lower node %q of kind %s", name, node.Kind)
+			}
+			order = append(order, p)
+			byName[name] = p
+		}
+	}
+
+	// The time loop, unrolled. prev holds the populations' outputs of the
+	// previous step (zeros before the first).
+	prev := map[string]*Node{}
+	for _, p := range order {
+		prev[p.node.Name] = Zeros(g, shapes.Make(dtype, batch, p.node.Size))
+	}
+	for t := range steps {
+		now := map[string]*Node{}
+		for name, f := range frames {
+			now[name] = f[t]
+		}
+		for _, p := range order {
+			var x *Node
+			for _, proj := range incoming[p.node.Name] {
+				parts := make([]*Node, len(proj.sources))
+				for i, s := range proj.sources {
+					if v, ok := now[s]; ok {
+						parts[i] = v
+					} else {
+						parts[i] = prev[s]
+					}
+				}
+				in := parts[0]
+				if len(parts) > 1 {
+					in = Concatenate(parts, 1)
+				}
+				y := snngraph.MatMulFastGrad(in, proj.w)
+				if x == nil {
+					x = y
+				} else {
+					x = Add(x, y)
+				}
+			}
+			var out *Node
+			switch st := p.state.(type) {
+			case LIFState:
+				p.state, out = LIFStep(st, x, p.lif)
+			case LIState:
+				p.state, out = LIStep(st, x, p.li)
+			}
+			now[p.node.Name] = out
+			p.out = append(p.out, out)
+		}
+		if t+1 < steps {
+			states := make([]State, len(order))
+			for i, p := range order {
+				states[i] = p.state
+			}
+			states = materialize(states)
+			for i, p := range order {
+				p.state = states[i]
+			}
+		}
+		for _, p := range order {
+			prev[p.node.Name] = now[p.node.Name]
+		}
+	}
+
+	out := topology.Lowered{Overflow: ScalarZero(g, dtype)}
+	stepTimes := MulScalar(Iota(g, shapes.Make(dtype, 1, steps, 1), 1), net.DT)
+	for _, p := range order {
+		trace := Stack(p.out, 1) // [batch, steps, size]
+		if p.node.Name == net.Output {
+			out.Readout = trace
+		}
+		if p.node.Kind != topology.KindDiscreteLIF {
+			continue
+		}
+		// The first spike's time: the step's end, t dt with t = 1, 2, ...
+		// (the spike of step t is emitted after t steps).
+		at := BroadcastToDims(AddScalar(stepTimes, net.DT), batch, steps, p.node.Size)
+		first := ReduceMin(Where(GreaterThan(StopGradient(trace), ZerosLike(trace)), at, Infinity(g, dtype, 1)), 1)
+		lp := topology.LoweredPopulation{Name: p.node.Name, FirstTimes: first, Spikes: trace, MaxMissing: p.node.MaxMissing}
+		for _, proj := range incoming[p.node.Name] {
+			lp.Incoming = append(lp.Incoming, topology.WeightColumns{Variable: proj.v})
+		}
+		out.Populations = append(out.Populations, lp)
+	}
+	return out
+}
+
+// BinSteps turns spike times [batch, n] into the spikes of each of steps
+// steps of dt ([batch, n] each, of value `value` where a spike falls in
+// the step, 0 elsewhere): a time t spikes at step round(t/dt), clamped to
+// the last step as jaxsnn.discrete's spatio_temporal_encode does; +Inf
+// (no spike) and negative times never spike. value > 1 stands for
+// repeated spikes through the same weight (the event family's
+// duplication).
+func BinSteps(times *Node, steps int, dt, value float64) []*Node {
+	if times.Rank() != 2 {
+		panicf("BinSteps: times must be [batch, n], got %s", times.Shape())
+	}
+	if steps < 1 || !(dt > 0) || math.IsInf(dt, 0) {
+		panicf("BinSteps: need steps >= 1 and a positive finite dt, got %d and %g", steps, dt)
+	}
+	times = StopGradient(times)
+	g, dtype := times.Graph(), times.DType()
+	finite := LogicalAnd(IsFinite(times), GreaterOrEqual(times, ZerosLike(times)))
+	clean := Where(finite, times, ZerosLike(times))
+	step := ConvertDType(ClipScalar(Round(DivScalar(clean, dt)), 0, float64(steps-1)), dtypes.Int32)
+	step = Where(finite, step, Scalar(g, dtypes.Int32, -1))
+	out := make([]*Node, steps)
+	for t := range steps {
+		out[t] = MulScalar(ConvertDType(Equal(step, Scalar(g, dtypes.Int32, t)), dtype), value)
+	}
+	return out
+}
+
+// biasFrames are a bias node's spikes per step, constants broadcast over
+// the batch (binned as BinSteps).
+func biasFrames(g *Graph, dtype dtypes.DType, batch int, times []float64, steps int, dt float64) []*Node {
+	out := make([]*Node, steps)
+	for t := range steps {
+		row := make([]float64, len(times))
+		for i, x := range times {
+			if k := min(math.Round(x/dt), float64(steps-1)); int(k) == t {
+				row[i] = 1
+			}
+		}
+		out[t] = BroadcastToDims(InsertAxes(ConvertDType(Const(g, row), dtype), 0), batch, len(times))
+	}
+	return out
+}
+
+// lifLayer is the LIF layer of a discrete_lif node (validated).
+func lifLayer(node *topology.Node, dt float64) *LIF {
+	e := node.Euler
+	l := NewLIF().WithThreshold(e.Threshold).WithLeak(e.Leak).WithSurrogate(surrogateOf(e.Surrogate))
+	l.decays = decaysOf(e, dt)
+	mode := ResetZero
+	if e.ResetMode == "subtract" {
+		mode = ResetSubtract
+	}
+	l.WithReset(mode, e.Reset)
+	if e.DetachReset {
+		l.WithDetachReset()
+	}
+	if e.LearnableDecays {
+		l.WithLearnableDecays()
+	}
+	return l.Done()
+}
+
+// liLayer is the LI layer of a discrete_li node (validated).
+func liLayer(node *topology.Node, dt float64) *LI {
+	e := node.Euler
+	l := NewLI().WithLeak(e.Leak)
+	l.decays = decaysOf(e, dt)
+	if e.LearnableDecays {
+		l.WithLearnableDecays()
+	}
+	return l.Done()
+}
+
+// decaysOf are a node's decays: given, or 1 - dt/tau.
+func decaysOf(e *topology.Euler, dt float64) Decays {
+	if len(e.Decays) == 2 {
+		return Decays{Mem: e.Decays[0], Syn: e.Decays[1]}
+	}
+	d, err := DecaysFromTau(dt, e.TauMem, e.TauSyn)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// surrogateOf maps a description's surrogate to a Surrogate (default
+// SuperSpike with alpha 80).
+func surrogateOf(s *topology.SurrogateSpec) Surrogate {
+	if s == nil {
+		return DefaultSurrogate()
+	}
+	kind := map[string]SurrogateKind{"fast_sigmoid": FastSigmoid, "superspike": FastSigmoid, "arctan": ArcTan, "triangle": Triangle, "sigmoid": ScaledSigmoid}[s.Kind]
+	scale := s.Scale
+	if scale == 0 {
+		scale = DefaultScale(kind)
+	}
+	return Surrogate{Kind: kind, Scale: scale}
+}

@@ -1,0 +1,6 @@
+package event
+
+import "github.com/gosnn/gosnn/topology"
+
+// Networks of ttfs and lif populations lower through Lower.
+func init() { topology.RegisterLowering(topology.FamilyEvent, Lower) }
