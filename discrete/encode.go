@@ -1,11 +1,9 @@
 package discrete
 
 import (
-	"fmt"
-	"math"
-
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+
+	"github.com/gosnn/gosnn/snn"
 )
 
 // SpatioTemporalEncode is jaxsnn.discrete's spatio_temporal_encode: each
@@ -15,14 +13,15 @@ import (
 // steps and indexes with it, which JAX clamps to steps - 1: the same.)
 // jaxsnn's Yin-Yang example uses t_late = tau_syn + tau_mem = 15 ms,
 // dt = 0.5 ms and 60 steps.
+//
+// It is the event family's spatio-temporal input code (snn.Encoding, the
+// input node's encoding: a spike at time v t_late) binned into steps of dt
+// by Bin, as discrete.Lower does for an input node: one code, one place.
 func SpatioTemporalEncode(values *Node, steps int, tLate, dt float64) *Node {
 	if values.Rank() != 2 {
 		panicf("SpatioTemporalEncode: values must be [batch, n], got %s", values.Shape())
 	}
-	if steps < 1 || !(tLate > 0) || !(dt > 0) || math.IsInf(tLate/dt, 0) {
-		panic(fmt.Errorf("SpatioTemporalEncode: need steps >= 1, t_late > 0 and dt > 0, got %d, %g, %g", steps, tLate, dt))
-	}
-	step := ClipScalar(Round(MulScalar(values, tLate/dt)), 0, float64(steps-1))
-	oneHot := OneHot(ConvertDType(step, dtypes.Int32), steps, values.DType()) // [batch, n, steps]
-	return TransposeAllAxes(oneHot, 0, 2, 1)
+	enc := snn.Encoding{Kind: snn.EncodingSpatioTemporal, SpatioTemporal: snn.SpatioTemporal{TLate: tLate, Duplication: 1}}
+	times, _ := enc.Encode(values)
+	return Bin(times, steps, dt, 1)
 }

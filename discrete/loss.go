@@ -4,6 +4,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
+
+	"github.com/gosnn/gosnn/snn"
 )
 
 // The read-outs map a trace [batch, T, classes] over time to logits
@@ -12,7 +14,7 @@ import (
 
 // MaxOverTime is jaxsnn.discrete's max_over_time_decode before its
 // log-softmax: the maximum of each read-out membrane over time.
-func MaxOverTime(trace *Node) *Node { return ReduceMax(trace, 1) }
+func MaxOverTime(trace *Node) *Node { return snn.MaxOverTime(trace) }
 
 // SpikeCount is each output neuron's number of spikes (snnax's README
 // read-out).

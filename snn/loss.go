@@ -306,7 +306,28 @@ func (l traceImpl) logits(trace *Node) *Node {
 	case LossMeanMembrane:
 		return ReduceMean(trace, 1)
 	}
-	return ReduceMax(trace, 1)
+	return MaxOverTime(trace)
+}
+
+// MaxOverTime is the maximum over time of a trace [batch, steps, n...],
+// [batch, n...] (jaxsnn.discrete's max_over_time_decode before its
+// log-softmax), with the gradient going to the first step of the
+// maximum. Why not ReduceMax: its gradient selects the steps equal to the
+// maximum, and XLA may compute the trace twice (fused into the reduction
+// and into the gradient) with different rounding, so that no step equals
+// the maximum and the gradient vanishes (seen on xla:cpu for a read-out
+// computed by products over time). Here the maximum is read back through
+// a 0/1 mask of the arg-max step, exact whatever the rounding.
+func MaxOverTime(trace *Node) *Node {
+	steps := trace.Shape().Dim(1)
+	idx := StopGradient(ArgMax(trace, 1, labelsDType)) // [batch, n...]
+	mask := OneHot(idx, steps, trace.DType())          // [batch, n..., steps]
+	perm := make([]int, mask.Rank())
+	perm[0], perm[1] = 0, mask.Rank()-1
+	for i := 2; i < mask.Rank(); i++ {
+		perm[i] = i - 1
+	}
+	return ReduceSum(Mul(trace, TransposeAllAxes(mask, perm...)), 1)
 }
 
 // PerSample is -log softmax(logits)_y, [batch].

@@ -60,7 +60,7 @@ type Euler struct {
 	// Decays are [mem, syn] factors in [0, 1], instead of the taus.
 	Decays []float64 `json:"decays,omitempty" yaml:"decays,omitempty,flow"`
 	// LearnableDecays makes the decays per-neuron trainable variables.
-	LearnableDecays bool `json:"learnable_decays,omitempty" yaml:"learnable_decays,omitempty"`
+	LearnableDecays bool    `json:"learnable_decays,omitempty" yaml:"learnable_decays,omitempty"`
 	Leak            float64 `json:"leak,omitempty" yaml:"leak,omitempty"`
 	// Threshold, Reset, ResetMode, DetachReset and Surrogate apply to LIF.
 	Threshold float64 `json:"threshold,omitempty" yaml:"threshold,omitempty"`

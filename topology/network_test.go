@@ -107,7 +107,7 @@ func TestValidateNamesNodeAndField(t *testing.T) {
 			n.Node("hidden").Capacity = 0
 			n.Nodes = append(n.Nodes, Node{Name: "rec", Kind: KindLinear, Init: &Init{0, 1}})
 			n.Edges = append(n.Edges, Edge{"hidden", "rec"}, Edge{"rec", "hidden"})
-		}, "nodes[2] (hidden): is part of a recurrent loop; only lif populations can be recurrent, not ttfs"},
+		}, "nodes[2] (hidden): is part of a recurrent loop; only lif and discrete_lif populations can be recurrent, not ttfs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			net, err := yinYang().Done()

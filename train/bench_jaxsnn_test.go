@@ -17,7 +17,7 @@ import (
 //
 //	go test -run XXX -bench JaxsnnEpoch/layered -benchtime 1x -cpuprofile cpu.prof ./train
 func BenchmarkJaxsnnEpoch(b *testing.B) {
-	for _, name := range []string{"jaxsnn_yinyang_analytical", "jaxsnn_yinyang_layered_event_prop", "jaxsnn_yinyang_recurrent_event_prop"} {
+	for _, name := range []string{"jaxsnn_yinyang_analytical", "jaxsnn_yinyang_layered_event_prop", "jaxsnn_yinyang_recurrent_event_prop", "jaxsnn_yinyang_discrete"} {
 		b.Run(name[len("jaxsnn_yinyang_"):], func(b *testing.B) {
 			cfg, err := ShippedConfig(name)
 			require.NoError(b, err)
