@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -53,7 +52,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 	batch, steps := features.Shape().Dim(0), net.Steps
 
 	// The sources' spikes at every step.
-	frames := map[string]*Node{}
+	frames := map[string][]*Node{}
 	for _, node := range net.Nodes {
 		switch node.Kind {
 		case topology.KindInput:
@@ -61,9 +60,9 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 				panicf("network input %q has size %d, the features are %s", node.Name, node.Size, features.Shape())
 			}
 			times, _ := node.Encoding.Encode(features)
-			frames[node.Name] = Bin(times, steps, net.DT, float64(node.Copies()))
+			frames[node.Name] = unstackData(Bin(times, steps, net.DT, float64(node.Copies())))
 		case topology.KindBias:
-			frames[node.Name] = biasFrames(g, dtype, batch, node.Times, steps, net.DT)
+			frames[node.Name] = unstackData(biasFrames(g, dtype, batch, node.Times, steps, net.DT))
 		}
 	}
 	size := func(name string) int {
@@ -74,8 +73,9 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		return n.Size
 	}
 
-	// Weights of every projection.
+	// Weights of every projection, and each population's parameters.
 	type projection struct {
+		name    string
 		sources []string
 		w       *Node
 		v       *context.Variable
@@ -86,7 +86,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 			continue
 		}
 		target := net.Node(net.Targets(node.Name)[0])
-		p := projection{sources: net.Sources(node.Name)}
+		p := projection{name: node.Name, sources: net.Sources(node.Name)}
 		rows := 0
 		for _, s := range p.sources {
 			rows += size(s)
@@ -96,248 +96,117 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		p.w = p.v.ValueGraph(g)
 		incoming[target.Name] = append(incoming[target.Name], p)
 	}
-
-	// Layer by layer (the layers of Network.Layers only feed later ones),
-	// each over all steps: a projection from earlier layers is one product
-	// over all steps, a linear read-out is a closed-form filter over time,
-	// and only recurrent parts and spiking neurons step through time.
-	tr := &traces{steps: map[string][]*Node{}, stacked: frames, xla: g.Backend().Name() == "xla"}
-	out := topology.Lowered{Overflow: ScalarZero(g, dtype)}
-	stepTimes := MulScalar(Iota(g, shapes.Make(dtype, 1, steps, 1), 1), net.DT)
+	type population struct {
+		node  *topology.Node
+		lif   LIFParams
+		li    LIParams
+		state State
+		out   []*Node
+	}
+	var order []*population
+	byName := map[string]*population{}
 	for _, layer := range layers {
-		inLayer := map[string]bool{}
-		for _, name := range layer.Populations {
-			inLayer[name] = true
-		}
-		type population struct {
-			node     *topology.Node
-			external []*Node      // input from earlier layers per step (nil: none)
-			internal []projection // projections with a source in the layer
-			lif      LIFParams
-			li       LIParams
-			state    State
-			out      []*Node
-		}
-		var pops []*population
 		for _, name := range layer.Populations {
 			node := net.Node(name)
 			p := &population{node: node}
-			var ext *Node
-			for _, proj := range incoming[name] {
-				if slices.ContainsFunc(proj.sources, func(s string) bool { return inLayer[s] }) {
-					p.internal = append(p.internal, proj)
-					continue
-				}
-				parts := make([]*Node, len(proj.sources))
-				for i, s := range proj.sources {
-					parts[i] = tr.stack(s)
-				}
-				x := overTime(concatOrOne(parts, 2), proj.w)
-				if ext == nil {
-					ext = x
-				} else {
-					ext = Add(ext, x)
-				}
-			}
 			zero := Zeros(g, shapes.Make(dtype, batch, node.Size))
 			pctx := ctx.In(name)
 			switch node.Kind {
 			case topology.KindDiscreteLIF:
-				p.lif = lifLayer(node, net.DT).Params(pctx, zero)
+				l := lifLayer(node, net.DT)
+				p.lif = l.Params(pctx, zero)
 				p.state = ZeroLIFState(zero)
 			case topology.KindDiscreteLI:
-				li := liLayer(node, net.DT)
-				if !layer.Recurrent() && !li.learnable && len(p.internal) == 0 {
-					if ext == nil {
-						ext = Zeros(g, shapes.Make(dtype, batch, steps, node.Size))
-					}
-					tr.stacked[name] = liFilter(ext, li.decays, li.leak)
-					p = nil
-					break
-				}
-				p.li = li.Params(pctx, zero)
+				l := liLayer(node, net.DT)
+				p.li = l.Params(pctx, zero)
 				p.state = ZeroLIState(zero)
 			default:
 				panicf("discrete family: cannot lower node %q of kind %s", name, node.Kind)
 			}
-			if p == nil {
-				continue
-			}
-			if ext != nil {
-				p.external = tr.unstack(ext)
-			}
-			pops = append(pops, p)
+			order = append(order, p)
+			byName[name] = p
 		}
-		// The time loop of the layer's stepped populations, unrolled.
-		prev := map[string]*Node{}
-		for _, p := range pops {
-			prev[p.node.Name] = Zeros(g, shapes.Make(dtype, batch, p.node.Size))
+	}
+
+	// The time loop, unrolled. prev holds the populations' outputs of the
+	// previous step (zeros before the first).
+	prev := map[string]*Node{}
+	for _, p := range order {
+		prev[p.node.Name] = Zeros(g, shapes.Make(dtype, batch, p.node.Size))
+	}
+	for t := range steps {
+		now := map[string]*Node{}
+		for name, f := range frames {
+			now[name] = f[t]
 		}
-		for t := range steps {
-			now := map[string]*Node{}
-			for _, p := range pops {
-				var x *Node
-				if p.external != nil {
-					x = p.external[t]
-				}
-				for _, proj := range p.internal {
-					parts := make([]*Node, len(proj.sources))
-					for i, s := range proj.sources {
-						switch v, ok := now[s]; {
-						case ok:
-							parts[i] = v
-						case inLayer[s]:
-							parts[i] = prev[s]
-						default:
-							parts[i] = tr.step(s)[t]
-						}
-					}
-					y := snngraph.MatMulFastGrad(concatOrOne(parts, 1), proj.w)
-					if x == nil {
-						x = y
+		for _, p := range order {
+			var x *Node
+			for _, proj := range incoming[p.node.Name] {
+				parts := make([]*Node, len(proj.sources))
+				for i, s := range proj.sources {
+					if v, ok := now[s]; ok {
+						parts[i] = v
 					} else {
-						x = Add(x, y)
+						parts[i] = prev[s]
 					}
 				}
+				in := parts[0]
+				if len(parts) > 1 {
+					in = Concatenate(parts, 1)
+				}
+				y := snngraph.MatMulFastGrad(in, proj.w)
 				if x == nil {
-					x = ZerosLike(prev[p.node.Name])
-				}
-				var o *Node
-				switch st := p.state.(type) {
-				case LIFState:
-					p.state, o = LIFStep(st, x, p.lif)
-				case LIState:
-					p.state, o = LIStep(st, x, p.li)
-				}
-				now[p.node.Name] = o
-				p.out = append(p.out, o)
-			}
-			if barrierEvery > 0 && (t+1)%barrierEvery == 0 && t+1 < steps {
-				states := make([]State, len(pops))
-				for i, p := range pops {
-					states[i] = p.state
-				}
-				states = materialize(states)
-				for i, p := range pops {
-					p.state = states[i]
+					x = y
+				} else {
+					x = Add(x, y)
 				}
 			}
-			for _, p := range pops {
-				prev[p.node.Name] = now[p.node.Name]
+			var out *Node
+			switch st := p.state.(type) {
+			case LIFState:
+				p.state, out = LIFStep(st, x, p.lif)
+			case LIState:
+				p.state, out = LIStep(st, x, p.li)
+			}
+			now[p.node.Name] = out
+			p.out = append(p.out, out)
+		}
+		if barrierEvery > 0 && (t+1)%barrierEvery == 0 && t+1 < steps {
+			states := make([]State, len(order))
+			for i, p := range order {
+				states[i] = p.state
+			}
+			states = materialize(states)
+			for i, p := range order {
+				p.state = states[i]
 			}
 		}
-		for _, p := range pops {
-			tr.steps[p.node.Name] = p.out
-		}
-		for _, name := range layer.Populations {
-			node := net.Node(name)
-			if node.Kind != topology.KindDiscreteLIF {
-				continue
-			}
-			trace := tr.stack(name) // [batch, steps, size]
-			// The first spike's time: the end of its step, t dt with t = 1, 2, ...
-			at := BroadcastToDims(AddScalar(stepTimes, net.DT), batch, steps, node.Size)
-			first := ReduceMin(Where(GreaterThan(StopGradient(trace), ZerosLike(trace)), at, Infinity(g, dtype, 1)), 1)
-			lp := topology.LoweredPopulation{Name: name, FirstTimes: first, Spikes: trace, MaxMissing: node.MaxMissing}
-			for _, proj := range incoming[name] {
-				lp.Incoming = append(lp.Incoming, topology.WeightColumns{Variable: proj.v})
-			}
-			out.Populations = append(out.Populations, lp)
+		for _, p := range order {
+			prev[p.node.Name] = now[p.node.Name]
 		}
 	}
-	out.Readout = tr.stack(net.Output)
-	return out
-}
 
-// traces holds every computed node's output over time, per step
-// ([batch, n] each) and stacked ([batch, steps, n]), converting between
-// the two forms when asked.
-type traces struct {
-	steps   map[string][]*Node
-	stacked map[string]*Node
-	xla     bool
-}
-
-func (tr *traces) stack(name string) *Node {
-	if s, ok := tr.stacked[name]; ok {
-		return s
-	}
-	s := Stack(tr.steps[name], 1)
-	tr.stacked[name] = s
-	return s
-}
-
-func (tr *traces) step(name string) []*Node {
-	if s, ok := tr.steps[name]; ok {
-		return s
-	}
-	s := tr.unstack(tr.stacked[name])
-	tr.steps[name] = s
-	return s
-}
-
-// unstack splits x [batch, steps, n] into its steps. On XLA by Slice; the
-// pure-Go backend has no gradient for Slice (it needs Pad), so there each
-// step is a Gather (gradient: a scatter-add).
-func (tr *traces) unstack(x *Node) []*Node {
-	steps := x.Shape().Dim(1)
-	out := make([]*Node, steps)
-	if tr.xla {
-		for t := range out {
-			out[t] = Squeeze(Slice(x, AxisRange(), AxisElem(t), AxisRange()), 1)
+	out := topology.Lowered{Overflow: ScalarZero(g, dtype)}
+	stepTimes := MulScalar(Iota(g, shapes.Make(dtype, 1, steps, 1), 1), net.DT)
+	for _, p := range order {
+		trace := Stack(p.out, 1) // [batch, steps, size]
+		if p.node.Name == net.Output {
+			out.Readout = trace
 		}
-		return out
-	}
-	timeMajor := TransposeAllAxes(x, 1, 0, 2)
-	for t := range out {
-		out[t] = Gather(timeMajor, Const(x.Graph(), []int32{int32(t)}))
+		if p.node.Kind != topology.KindDiscreteLIF {
+			continue
+		}
+		// The first spike's time: the step's end, t dt with t = 1, 2, ...
+		// (the spike of step t is emitted after t steps).
+		at := BroadcastToDims(AddScalar(stepTimes, net.DT), batch, steps, p.node.Size)
+		first := ReduceMin(Where(GreaterThan(StopGradient(trace), ZerosLike(trace)), at, Infinity(g, dtype, 1)), 1)
+		lp := topology.LoweredPopulation{Name: p.node.Name, FirstTimes: first, Spikes: trace, MaxMissing: p.node.MaxMissing}
+		for _, proj := range incoming[p.node.Name] {
+			lp.Incoming = append(lp.Incoming, topology.WeightColumns{Variable: proj.v})
+		}
+		out.Populations = append(out.Populations, lp)
 	}
 	return out
-}
-
-// concatOrOne concatenates nodes along axis (one node: itself).
-func concatOrOne(nodes []*Node, axis int) *Node {
-	if len(nodes) == 1 {
-		return nodes[0]
-	}
-	return Concatenate(nodes, axis)
-}
-
-// liFilter is LIStep over all steps in closed form, for input currents x
-// [batch, steps, n] and fixed decays α (mem) and β (syn): the currents
-// j[t] = β j[t-1] + x[t] and membranes v[t] = α v[t-1] + (1-α)(leak + j[t])
-// are causal filters, j = K_β x and v = (1-α) K_α (j + leak) with
-// K_a[t, s] = a^(t-s) for s <= t: two products over time instead of a
-// stepped loop.
-func liFilter(x *Node, d Decays, leak float64) *Node {
-	steps := x.Shape().Dim(1)
-	kernel := func(a float64) *Node {
-		k := make([]float64, steps*steps)
-		for t := range steps {
-			for s := 0; s <= t; s++ {
-				k[t*steps+s] = math.Pow(a, float64(t-s))
-			}
-		}
-		return ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(k, steps, steps)), x.DType())
-	}
-	j := filterTime(kernel(d.Syn), x)
-	return MulScalar(filterTime(kernel(d.Mem), AddScalar(j, leak)), 1-d.Mem)
-}
-
-// overTime is x [batch, steps, in] times w [in, n] at every step, as one
-// product (graph.MatMulFastGrad: its gradient is two products; XLA CPU
-// gave wrong weight gradients for the same Einsum here).
-func overTime(x, w *Node) *Node {
-	b, t, in := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
-	return Reshape(snngraph.MatMulFastGrad(Reshape(x, b*t, in), w), b, t, w.Shape().Dim(1))
-}
-
-// filterTime is Σ_s k[t, s] x[b, s, n] for a kernel k [steps, steps] and
-// x [batch, steps, n], as one product over the time axis.
-func filterTime(k, x *Node) *Node {
-	b, t, n := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
-	tm := Reshape(TransposeAllAxes(x, 1, 0, 2), t, b*n)
-	return TransposeAllAxes(Reshape(snngraph.MatMulFastGrad(k, tm), t, b, n), 1, 0, 2)
 }
 
 // barrierEvery is how often (in steps) the states pass a fusion barrier
@@ -391,6 +260,16 @@ func biasFrames(g *Graph, dtype dtypes.DType, batch int, times []float64, steps 
 	}
 	c := ConvertDType(Const(g, tensors.FromFlatDataAndDimensions(data, 1, steps, len(times))), dtype)
 	return BroadcastToDims(c, batch, steps, len(times))
+}
+
+// unstackData splits data spikes [batch, steps, n] (no gradient) into
+// their steps.
+func unstackData(x *Node) []*Node {
+	out := make([]*Node, x.Shape().Dim(1))
+	for t := range out {
+		out[t] = Squeeze(Slice(x, AxisRange(), AxisElem(t), AxisRange()), 1)
+	}
+	return out
 }
 
 // lifLayer is the LIF layer of a discrete_lif node (validated).
