@@ -23,6 +23,7 @@ var methods = []struct{ name, config string }{
 	{"ttfs", "yin_yang"},
 	{"eventprop", "yin_yang_eventprop"},
 	{"eventprop-recurrent", "yin_yang_eventprop_recurrent"},
+	{"discrete", "yin_yang_discrete"},
 }
 
 func methodNames() []string {

@@ -54,7 +54,14 @@ TASKS = {
                            "configs/jaxsnn_yinyang_layered_event_prop.yaml"),
     "recurrent_event_prop": ("jaxsnn.examples.event.yinyang_recurrent_event_prop",
                              "configs/jaxsnn_yinyang_recurrent_event_prop.yaml"),
+    # jaxsnn.discrete: Euler LIF, surrogate gradients, 60 steps of 0.5 ms.
+    "discrete": ("jaxsnn.examples.discrete.yinyang", "configs/jaxsnn_yinyang_discrete.yaml"),
 }
+# How each jaxsnn example logs an epoch (a line per epoch, printed after its
+# test pass) and its test accuracy: the event examples "...:Epoch 3: loss:
+# ..., acc: 0.9", the discrete one "...:Epoch: 3, Loss: ..., Test accuracy: 0.9".
+EPOCH_MARK = {"discrete": r":Epoch: \d+,"}
+ACCURACY = {"discrete": r"Test accuracy: ([\d.]+)"}
 # jaxsnn's example sizes (all three): training and per-epoch test samples.
 TRAIN_SAMPLES, TEST_SAMPLES = 4992, 2944
 
@@ -148,11 +155,11 @@ def run_jaxsnn(work, task, epochs, seed, extra, timeout, batch_size=None):
     print(f"[bench] {row['command']}", file=sys.stderr, flush=True)
     env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"), PYTHONUNBUFFERED="1")
     log = os.path.join(work, "logs", label + ".log")
-    rc, text, wall, marks = run_timed(cmd, log, timeout, env=env, mark=r":Epoch \d+:")
+    rc, text, wall, marks = run_timed(cmd, log, timeout, env=env, mark=EPOCH_MARK.get(task, r":Epoch \d+:"))
     row.update({"wall_seconds": wall, "log": os.path.relpath(log, work), "load_after": load()})
     if rc != 0:
         return {**row, "error": f"jaxsnn exited {rc}: {last_line(text) or 'no output'}"}
-    accs = [float(a) for a in re.findall(r"loss: [-\d.e+]+, acc: ([\d.]+)", text)]
+    accs = [float(a) for a in re.findall(ACCURACY.get(task, r"loss: [-\d.e+]+, acc: ([\d.]+)"), text)]
     row["test_accuracy_per_epoch"] = accs
     row["test_accuracy"] = accs[-1] if accs else None
     # jaxsnn's own "in X s" (time_it around an asynchronous lax.scan: the
