@@ -42,7 +42,7 @@ func TestTrainBadInput(t *testing.T) {
 		{"unknown backend", []string{"train", "yinyang", "--backend", "tpu", "--out", out}, `unknown backend "tpu"`, true},
 		{"unwritable out", []string{"train", "yinyang", "--epochs", "1", "--out", filepath.Join(file, "sub")}, "results folder", false},
 		{"unknown command", []string{"fly"}, `unknown command "fly"`, true},
-		{"unknown method", []string{"train", "yinyang", "--method", "bptt", "--out", out}, `--method: unknown method "bptt" (methods: ttfs, eventprop, eventprop-recurrent)`, true},
+		{"unknown method", []string{"train", "yinyang", "--method", "bptt", "--out", out}, `--method: unknown method "bptt" (methods: ttfs, eventprop, eventprop-recurrent, discrete)`, true},
 		{"malformed capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120,x", "--out", out}, `--capacity: want "hidden,output", two integers, got "120,x"`, true},
 		{"zero capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "0,3", "--out", out}, "network.nodes[3] (hidden).capacity: must be >= 1, got 0", true},
 		{"capacity count", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120", "--out", out}, `--capacity: want "hidden,output", two integers, got "120"`, true},

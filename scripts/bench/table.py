@@ -7,7 +7,7 @@ import json
 import sys
 
 LABEL = {"analytical": "analytical (TTFS)", "layered_event_prop": "layered EventProp",
-         "recurrent_event_prop": "recurrent EventProp"}
+         "recurrent_event_prop": "recurrent EventProp", "discrete": "discrete (surrogate BPTT)"}
 
 
 def fmt(v, spec, scale=1.0):
