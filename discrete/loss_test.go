@@ -8,6 +8,8 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosnn/gosnn/snn"
 )
 
 // TestLosses compares every read-out loss with a float64 loop on a random
@@ -97,4 +99,48 @@ func boolToInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestTraceLossKinds checks the config's trace loss kinds (snn.Loss, what
+// the trainer runs) against this package's losses: the batch mean of the
+// per-sample loss, and the penalty summed over the batch against
+// RateRegularizer with rho = rate_rho.
+func TestTraceLossKinds(t *testing.T) {
+	backend := testBackend(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	const batch, steps, classes = 5, 7, 3
+	trace := make([][][]float64, batch)
+	for b := range trace {
+		trace[b] = randMatrix(rng, steps, classes, 0, 1)
+	}
+	spikes := randSpikes(rng, batch, steps, 4, 0.4)
+	labels := []int32{0, 2, 1, 2, 1}
+	exec, err := NewExec(backend, func(v, s, y *Node) []*Node {
+		out := []*Node{}
+		for _, kind := range []string{snn.LossMaxOverTime, snn.LossSpikeCount, snn.LossMeanMembrane} {
+			l := snn.Loss{Kind: kind, TraceLoss: snn.TraceLoss{RateTarget: 0.8, RateRho: 0.01}}
+			out = append(out, ReduceAllMean(l.PerSample(v, y)), ReduceAllSum(l.Penalty([]*Node{s})), l.Predict(v))
+		}
+		return append(out, MaxOverTimeNLL(v, y), SpikeCountCrossEntropy(v, y), MeanMembraneCrossEntropy(v, y), RateRegularizer(s, 0.8, 0.01))
+	})
+	require.NoError(t, err)
+	outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(flatten3(trace), batch, steps, classes),
+		tensors.FromFlatDataAndDimensions(flatten3(spikes), batch, steps, 4), labels)
+	require.NoError(t, err)
+	scalar := func(i int) float64 { return tensors.MustCopyFlatData[float64](outs[i])[0] }
+	for k := range 3 {
+		require.InDelta(t, scalar(9+k), scalar(3*k), 1e-12, "loss kind %d", k)
+		require.InDelta(t, scalar(12), scalar(3*k+1), 1e-12, "penalty of kind %d", k)
+	}
+	for b, p := range tensors.MustCopyFlatData[int32](outs[2]) { // max over time, then arg-max
+		best, arg := math.Inf(-1), -1
+		for c := range classes {
+			for _, row := range trace[b] {
+				if row[c] > best {
+					best, arg = row[c], c
+				}
+			}
+		}
+		require.Equal(t, int32(arg), p, "prediction of sample %d", b)
+	}
 }

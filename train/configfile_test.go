@@ -136,3 +136,29 @@ func FuzzParseConfig(f *testing.F) {
 		require.Equal(t, cfg.Clone(), again.Clone())
 	})
 }
+
+// TestDiscreteConfigErrors edits the shipped discrete config: each error
+// names the file's line and the key.
+func TestDiscreteConfigErrors(t *testing.T) {
+	data, err := configs.FS.ReadFile("yin_yang_discrete.yaml")
+	require.NoError(t, err)
+	base := string(data)
+	for _, tc := range []struct {
+		name, from, to, lineOf, want string
+	}{
+		{"dt >= tau", "euler: {tau_mem: 10, tau_syn: 5, threshold", "euler: {tau_mem: 0.4, tau_syn: 5, threshold", "tau_mem: 0.4",
+			"network.nodes[3] (hidden).euler.tau_mem: dt (0.5) must be below tau_mem (0.4)"},
+		{"first-spike loss on a trace", "loss: {kind: max_over_time, rate_target: 0.8, rate_rho: 0.00064}", "loss: {kind: mse, tau_mem: 10, correct_time: 1, wrong_time: 2}",
+			"loss:", "loss.kind: a network of discrete populations has a read-out over time"},
+		{"rate fields on a first-spike loss", "kind: max_over_time", "kind: ttfs", "loss:", "rate_target and rate_rho belong to the trace losses"},
+		{"no steps", "  steps: 60\n", "", "dt: 0.5", "network.steps: a discrete network needs steps >= 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(base, tc.from, tc.to, 1)
+			require.NotEqual(t, base, text)
+			_, err := ParseConfig([]byte(text), "d.yaml")
+			require.ErrorContains(t, err, tc.want)
+			require.Contains(t, err.Error(), "d.yaml:"+itoa(lineOfText(t, text, tc.lineOf))+":")
+		})
+	}
+}
