@@ -119,6 +119,11 @@ type Node struct {
 	Duplication int `json:"duplication,omitempty" yaml:"duplication,omitempty"`
 	// Init is a projection's weight initialisation.
 	Init *Init `json:"init,omitempty" yaml:"init,omitempty"`
+	// LearningRate of a projection's weights (0: the config's); it
+	// follows the same schedule (fastAndDeep's per-layer learning_rate).
+	LearningRate float64 `json:"learning_rate,omitempty" yaml:"learning_rate,omitempty"`
+	// Delay, when set, delays a projection's spikes (see Delay).
+	Delay *Delay `json:"delay,omitempty" yaml:"delay,omitempty"`
 
 	// Neuron holds a population's LIF parameters.
 	Neuron *snn.LIF `json:"neuron,omitempty" yaml:"neuron,omitempty"`
@@ -320,6 +325,7 @@ func (n *Network) Validate(prefix string) error {
 	if inputs != 1 {
 		at("nodes", "needs exactly one input node, got %d", inputs)
 	}
+	n.validateDelays(at)
 	kindOf := func(name string) string {
 		if i, ok := seen[name]; ok {
 			return n.Nodes[i].Kind
@@ -402,6 +408,7 @@ func (n *Network) Validate(prefix string) error {
 		at("edges", "%v", err)
 		return errors.Join(errs...)
 	}
+	n.validateDelayLayers(layers, at)
 	for _, l := range layers {
 		if len(l.Populations) > 1 || l.SelfLoop {
 			for _, name := range l.Populations {
@@ -605,6 +612,9 @@ type Lowered struct {
 	// Overflow counts the spikes of the batch that did not fit the
 	// populations' capacities (a scalar of the time dtype).
 	Overflow *graph.Node
+	// Tuned lists the variables with their own learning rate or a
+	// positivity clamp (projections' learning_rate, delays).
+	Tuned []TunedVariable
 }
 
 // LoweredPopulation is one population of a Lowered network.
