@@ -212,7 +212,9 @@ func LIFSpikesPerSynapse(in snn.Spikes, arrival, wIn *Node, cfg LIFConfig) (out 
 // (dendritic delays on a layer's output, axonal ones on its input).
 // Padding stays at +Inf.
 func ShiftSpikes(s snn.Spikes, d *Node) snn.Spikes {
-	shift := Gather(d, InsertAxes(ConvertDType(s.Neuron, dtypes.Int32), -1)) // [B, K]
+	batch, k := s.Time.Shape().Dim(0), s.Time.Shape().Dim(1)
+	// A flat index list: GoMLX rejects index tensors of rank > operand rank + 1.
+	shift := Reshape(Gather(d, Reshape(ConvertDType(s.Neuron, dtypes.Int32), batch*k, 1)), batch, k)
 	return snn.Spikes{Time: Add(s.Time, shift), Neuron: s.Neuron}
 }
 
