@@ -200,7 +200,7 @@ type perSampleLoss interface {
 // the others. An empty Kind is LossTTFS, so configs written before MSE
 // existed keep their meaning.
 type Loss struct {
-	Kind     string `json:"kind,omitempty" yaml:"kind,omitempty"`
+	Kind         string `json:"kind,omitempty" yaml:"kind,omitempty"`
 	TTFSLoss     `yaml:",inline"`
 	MSELoss      `yaml:",inline"`
 	ShiftMSELoss `yaml:",inline"`
