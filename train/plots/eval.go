@@ -48,7 +48,10 @@ type EvalInput struct {
 //     predicted class, the test samples on it, errors marked;
 //   - spike_raster: every population's spikes (and the input spikes) for
 //     one test sample of each of the first classes;
-//   - weights: a histogram of each trainable variable.
+//   - weights: a histogram of each trainable variable;
+//   - delays and delay_vs_weight (networks with delays only): a histogram
+//     of each projection's learned delays, and every synapse's delay
+//     against its weight.
 func Eval(dir string, in EvalInput) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("plots: %w", err)
@@ -66,6 +69,11 @@ func Eval(dir string, in EvalInput) ([]string, error) {
 		figs = append(figs, fig)
 	}
 	figs = append(figs, SpikeRaster(in.Config, in.Test, in.TestRun, 4), WeightHistograms(in.Weights))
+	delays, err := DelaysOf(in.Config, in.Weights)
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, DelayFigures(delays, timeUnit(in.Config))...)
 	var written []string
 	for _, f := range figs {
 		paths, err := f.Save(dir)
