@@ -147,11 +147,10 @@ func firstCrossingPairsPerSynapse(inputTimes, weights *Node, cfg TTFS) *Node {
 		f1 = Where(active, Exp(DivScalar(rel, tauS)), zero)
 		f2 = Where(active, Exp(DivScalar(rel, tauM)), zero)
 	}
-	wT := InsertAxes(Transpose(w, 0, 1), 0)                                  // [1, J, I]
-	features := Stack([]*Node{Mul(f1, wT), Mul(f2, wT)}, 3)                  // [B, J, I, 2]
-	sums := Einsum("bjki,bjif->bjkf", ConvertDType(before, dtype), features) // [B, J, K, 2]
-	s1 := Reshape(Slice(sums, AxisRange(), AxisRange(), AxisRange(), AxisElem(0)), batch, numOut, numIn)
-	s2 := Reshape(Slice(sums, AxisRange(), AxisRange(), AxisRange(), AxisElem(1)), batch, numOut, numIn)
+	wT := InsertAxes(Transpose(w, 0, 1), 0) // [1, J, I]
+	beforeF := ConvertDType(before, dtype)
+	s1 := ReduceSum(Mul(beforeF, InsertAxes(Mul(f1, wT), 2)), 3) // [B, J, K]
+	s2 := ReduceSum(Mul(beforeF, InsertAxes(Mul(f2, wT), 2)), 3)
 
 	candidate, solvable := pairCandidates(s1, s2, p)
 	valid := LogicalAnd(solvable, active)
