@@ -71,7 +71,7 @@ func DelayFigures(layers []LearnedDelays, unit string) []Figure {
 	for i, l := range layers {
 		lo, hi, _ := finiteRange(l.Delays)
 		mean, std := meanStd(l.Delays)
-		p := newPlot(fmt.Sprintf("%s: %s delays", l.Projection, l.Kind), "delay ["+unit+"]", "delays per bin")
+		p := newPlot(fmt.Sprintf("%s: %s delays", l.Projection, l.Kind), "delay "+unit, "delays per bin")
 		h := outlineHistogram(histogramBins(l.Delays, lo, hi, 30), colorOf(i))
 		h.FillColor = lighten(colorOf(i), 0.6)
 		p.Add(h, plotter.NewGrid())
@@ -80,7 +80,7 @@ func DelayFigures(layers []LearnedDelays, unit string) []Figure {
 		headroom(p, h)
 		hists = append(hists, p)
 
-		s := newPlot(fmt.Sprintf("%s: delay vs weight", l.Projection), "weight (dimensionless; threshold = 1)", "delay ["+unit+"]")
+		s := newPlot(fmt.Sprintf("%s: delay vs weight", l.Projection), "weight (dimensionless; threshold = 1)", "delay "+unit)
 		pts := make(plotter.XYs, len(l.Weights))
 		for k := range l.Weights {
 			pts[k] = plotter.XY{X: l.Weights[k], Y: l.SynapseDelays[k]}

@@ -56,7 +56,7 @@ func TestDelaysOf(t *testing.T) {
 				}
 			}
 			dir := t.TempDir()
-			for _, f := range DelayFigures(layers, "τ_syn") {
+			for _, f := range DelayFigures(layers, "[τ_syn]") {
 				_, err := f.Save(dir)
 				require.NoError(t, err)
 			}

@@ -87,11 +87,17 @@ func Eval(dir string, in EvalInput) ([]string, error) {
 
 // timeUnit labels spike-time axes: the network computes in the units of
 // its time constants, which the shipped configs set to tau_syn = 1.
+// The read-out population's tau_syn is used (the TTFS loss's when the
+// network has none).
 func timeUnit(cfg train.Config) string {
-	if cfg.Loss.TauSyn == 1 {
+	tau := cfg.Loss.TauSyn
+	if out := cfg.Network.Node(cfg.Network.Output); out != nil && out.Neuron != nil {
+		tau = out.Neuron.TauSyn
+	}
+	if tau == 1 {
 		return "[τ_syn]"
 	}
-	return fmt.Sprintf("[config time units; τ_syn = %g]", cfg.Loss.TauSyn)
+	return fmt.Sprintf("[config time units; τ_syn = %g]", tau)
 }
 
 // Curves draws the loss and accuracy curves (training and validation) of
