@@ -28,7 +28,9 @@ import (
 //     sample (fastAndDeep's bias neurons);
 //   - linear: a projection with trainable weights from every source it
 //     receives an edge from (concatenated in edge order) to the one
-//     population it has an edge to, initialised N(Init.Mean, Init.Std²);
+//     population it has an edge to, initialised N(Init.Mean, Init.Std²),
+//     optionally with trainable delays (Delay: axonal, synaptic or
+//     dendritic) and learning rates of its own;
 //   - ttfs: a population of LIF neurons that spike at most once, with
 //     closed-form first-spike times and analytical gradients (Göltz et al.
 //     2021);
