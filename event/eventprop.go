@@ -87,7 +87,10 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	if perNeuron > 0 {
 		// Slot k-1, unless k opens its neuron's block; a block fills in order.
 		hasLast = LogicalAnd(valid, InsertAxes(NotEqual(ModScalar(slots, float64(perNeuron)), Const(g, int32(0))), 0))
-		shifted := Concatenate([]*Node{ZerosLike(Slice(tk, AxisRange(), AxisRange(0, 1))), Slice(tk, AxisRange(), AxisRange(0, capacity-1))}, 1)
+		shifted := ZerosLike(tk) // one slot: no previous spike
+		if capacity > 1 {
+			shifted = Concatenate([]*Node{ZerosLike(Slice(tk, AxisRange(), AxisRange(0, 1))), Slice(tk, AxisRange(), AxisRange(0, capacity-1))}, 1)
+		}
 		tLast = StopGradient(Where(hasLast, shifted, ZerosLike(tk)))
 	} else {
 		earlier := LessThan(InsertAxes(slots, 1), InsertAxes(slots, 0)) // [K', K]: k' < k

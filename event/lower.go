@@ -69,6 +69,7 @@ func lower(ctx *context.Context, net *topology.Network, features *Node, observed
 		}
 	}
 	out.Readout = l.first[net.Output]
+	out.Tuned = l.tuned
 	return out
 }
 
@@ -83,6 +84,8 @@ type lowering struct {
 	// observed holds spikes recorded elsewhere (LowerObserved), by
 	// population or recurrent layer name.
 	observed map[string]snn.Spikes
+	// tuned collects the variables with their own learning rate or clamp.
+	tuned []topology.TunedVariable
 }
 
 // setTimes records a node that spikes once per neuron.
@@ -160,6 +163,7 @@ func (l *lowering) feedForward(pop *topology.Node) ([]topology.LoweredPopulation
 	lp := topology.LoweredPopulation{Name: pop.Name, MaxMissing: pop.MaxMissing}
 	var weights []*Node
 	var sources []string
+	var delays []projectionDelay
 	for _, proj := range l.net.Sources(pop.Name) {
 		projNode := l.net.Node(proj)
 		srcs := l.net.Sources(proj)
@@ -171,8 +175,16 @@ func (l *lowering) feedForward(pop *topology.Node) ([]topology.LoweredPopulation
 		weights = append(weights, w)
 		sources = append(sources, srcs...)
 		lp.Incoming = append(lp.Incoming, topology.WeightColumns{Variable: v})
+		if projNode.LearningRate > 0 {
+			l.tuned = append(l.tuned, topology.TunedVariable{Variable: v, LearningRate: projNode.LearningRate})
+		}
+		delays = append(delays, l.delays(projNode, rows, pop.Size))
 	}
 	w := concat(weights, 0)
+	plan := planDelays(delays, pop.Size)
+	if _, ok := l.observed[pop.Name]; ok && plan.kind != "" {
+		panicf("population %q: delays with observed spikes are not supported", pop.Name)
+	}
 	var overflow *Node
 	switch pop.Kind {
 	case topology.KindTTFS:
@@ -184,13 +196,40 @@ func (l *lowering) feedForward(pop *topology.Node) ([]topology.LoweredPopulation
 			l.setTimes(pop.Name, AttachCrossingGradient(obs.Time, concat(times, 1), w, *pop.Neuron, pop.MaxGradNorm))
 			break
 		}
-		l.setTimes(pop.Name, FirstSpikeTimes(concat(times, 1), w, TTFS{Neuron: *pop.Neuron, Horizon: pop.Horizon, MaxGradNorm: pop.MaxGradNorm}))
+		in := concat(times, 1)
+		cfg := TTFS{Neuron: *pop.Neuron, Horizon: pop.Horizon, MaxGradNorm: pop.MaxGradNorm}
+		switch plan.kind {
+		case topology.DelayAxonal:
+			in = Add(in, InsertAxes(plan.delays, 0))
+		case topology.DelaySynaptic:
+			in = Add(InsertAxes(in, 2), InsertAxes(plan.delays, 0))
+		}
+		out := FirstSpikeTimes(in, w, cfg)
+		if plan.kind == topology.DelayDendritic {
+			out = Add(out, InsertAxes(plan.delays, 0))
+		}
+		l.setTimes(pop.Name, out)
 	case topology.KindLIF:
 		var out snn.Spikes
+		cfg := LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity, Horizon: pop.Horizon}
+		in := l.concatSpikes(sources)
 		if obs, ok := l.observed[pop.Name]; ok {
-			out = ObservedLIFSpikes(obs, l.concatSpikes(sources), w, nil, LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity, Horizon: pop.Horizon})
+			out = ObservedLIFSpikes(obs, in, w, nil, cfg)
 		} else {
-			out, overflow = LIFSpikes(l.concatSpikes(sources), w, nil, LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity, Horizon: pop.Horizon})
+			switch plan.kind {
+			case topology.DelayAxonal:
+				in = ShiftSpikes(in, plan.delays)
+			case topology.DelaySynaptic:
+				batch, num := in.Time.Shape().Dim(0), in.Time.Shape().Dim(1)
+				perSpike := Reshape(Gather(plan.delays, Reshape(ConvertDType(in.Neuron, dtypes.Int32), batch*num, 1)), batch, num, pop.Size)
+				out, overflow = LIFSpikesPerSynapse(in, Add(InsertAxes(in.Time, 2), perSpike), w, cfg)
+			}
+			if plan.kind != topology.DelaySynaptic {
+				out, overflow = LIFSpikes(in, w, nil, cfg)
+			}
+			if plan.kind == topology.DelayDendritic {
+				out = ShiftSpikes(out, plan.delays)
+			}
 		}
 		l.spikes[pop.Name] = out
 		l.first[pop.Name] = out.FirstTimes(pop.Size)

@@ -65,8 +65,10 @@ func (c TTFS) horizon() float64 {
 // FirstSpikeTimes returns the time of the first spike of each of J LIF
 // neurons driven by I inputs that spike once each.
 //
-// inputTimes is [batch, I] (+Inf: the input does not spike), weights is
-// [I, J]; the result is [batch, J], +Inf for neurons that stay silent. It is
+// inputTimes is [batch, I] (+Inf: the input does not spike), or [batch, I,
+// J] when every synapse has its own arrival time (synaptic delays: input i
+// reaches neuron j at inputTimes[b, i, j]); weights is [I, J]; the result
+// is [batch, J], +Inf for neurons that stay silent. It is
 // differentiable with respect to both inputs: the gradient is the exact
 // analytical one, dt/dθ = -(∂V/∂θ)/V̇ at the crossing, and zero for silent
 // neurons.
@@ -85,6 +87,9 @@ func FirstSpikeTimes(inputTimes, weights *Node, cfg TTFS) *Node {
 		panic(err)
 	}
 	checkShapes(inputTimes, weights)
+	if inputTimes.Rank() == 3 {
+		return firstSpikeTimesPerSynapse(inputTimes, weights, cfg)
+	}
 	if inputTimes.Graph().Backend().Name() == "xla" {
 		tStar := firstCrossingPairs(inputTimes, weights, cfg)
 		return attachCrossingGradientPairs(tStar, inputTimes, weights, cfg.Neuron, cfg.MaxGradNorm)
@@ -94,8 +99,9 @@ func FirstSpikeTimes(inputTimes, weights *Node, cfg TTFS) *Node {
 }
 
 func checkShapes(inputTimes, weights *Node) {
-	if inputTimes.Rank() != 2 || weights.Rank() != 2 || inputTimes.Shape().Dim(1) != weights.Shape().Dim(0) {
-		panicf("TTFS layer: input times must be [batch, I] and weights [I, J], got %s and %s",
+	if (inputTimes.Rank() != 2 && inputTimes.Rank() != 3) || weights.Rank() != 2 || inputTimes.Shape().Dim(1) != weights.Shape().Dim(0) ||
+		(inputTimes.Rank() == 3 && inputTimes.Shape().Dim(2) != weights.Shape().Dim(1)) {
+		panicf("TTFS layer: input times must be [batch, I] (or [batch, I, J] per synapse) and weights [I, J], got %s and %s",
 			inputTimes.Shape(), weights.Shape())
 	}
 	if inputTimes.DType() != weights.DType() {
@@ -295,7 +301,8 @@ func firstCrossingDouble(a1, a2 *Node, iv crossingIntervals, p snn.LIF) *Node {
 
 // AttachCrossingGradient returns tStar unchanged in value, with the exact
 // gradient of a threshold crossing attached: V(t*; w, t_in) = ϑ implies
-// dt*/dθ = -(∂V/∂θ)/V̇ for θ the weights [I, J] and input times [B, I]:
+// dt*/dθ = -(∂V/∂θ)/V̇ for θ the weights [I, J] and input times [B, I]
+// (or per-synapse arrival times [B, I, J], see FirstSpikeTimes):
 // dt*_j/dw_ij = -κ(t*_j - t_i)/V̇_j and dt*_j/dt_i = w_ij κ'(t*_j - t_i)/V̇_j,
 // κ the PSP kernel. The inputs in the causal set are those spiking no later
 // than t*. Silent neurons (t* = +Inf) and tangential touches (V̇ <= 0, where
@@ -318,7 +325,7 @@ func AttachCrossingGradient(tStar, inputTimes, weights *Node, p snn.LIF, maxGrad
 		// Silent neurons at -Inf and absent inputs at +Inf make t* - t_i =
 		// -Inf: one comparison then finds the causal sets.
 		ts := Where(spiked, tStar, Infinity(g, dtype, -1))
-		delay := Sub(InsertAxes(ts, 1), InsertAxes(Where(IsFinite(times), times, Infinity(g, dtype, 1)), 2)) // [B, I, J]: t* - t_i
+		delay := Sub(InsertAxes(ts, 1), perPair(Where(IsFinite(times), times, Infinity(g, dtype, 1)))) // [B, I, J]: t* - t_i
 		inSet := GreaterOrEqual(delay, c(0))
 		zero := ZerosLike(delay)
 		kernel, slope := pspAndSlope(Where(inSet, delay, zero), p)
@@ -327,7 +334,10 @@ func AttachCrossingGradient(tStar, inputTimes, weights *Node, p snn.LIF, maxGrad
 		vDot := ReduceSum(wSlope, 1)                               // [B, J]
 		usable := LogicalAnd(spiked, GreaterThan(vDot, c(0)))
 		h := Where(usable, Div(cotangent, Where(usable, vDot, c(1))), ZerosLike(vDot)) // dL/dt* / V̇
-		dTimes := ReduceSum(Mul(wSlope, InsertAxes(h, 1)), 2)
+		dTimes := Mul(wSlope, InsertAxes(h, 1))
+		if times.Rank() == 2 {
+			dTimes = ReduceSum(dTimes, 2)
+		}
 		if maxGradNorm > 0 {
 			// |dL/dw_ij| of sample b is |κ_bij h_bj|.
 			largest := Mul(ReduceMax(Abs(kernel), 1), Abs(h))

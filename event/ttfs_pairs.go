@@ -65,7 +65,26 @@ func firstCrossingPairs(inputTimes, weights *Node, cfg TTFS) *Node {
 	s1 := Slice(sums, AxisRange(), AxisRange(), AxisRange(0, numOut))
 	s2 := Slice(sums, AxisRange(), AxisRange(), AxisRange(numOut, 2*numOut))
 
-	var candidate, solvable *Node
+	candidate, solvable := pairCandidates(s1, s2, p)
+	relKJ := InsertAxes(rel, 2)
+	valid := LogicalAnd(solvable, InsertAxes(active, 2))
+	valid = LogicalAnd(valid, GreaterOrEqual(candidate, relKJ))
+	valid = LogicalAnd(valid, LessThan(candidate, InsertAxes(next, 2)))
+	first := ReduceMin(Where(valid, candidate, inf), 1) // [B, J]
+	first = Where(LessOrEqual(first, c(cfg.horizon())), first, inf)
+	return Add(first, ref)
+}
+
+// pairCandidates returns, element-wise for the sums s1, s2 of causal sets
+// (Σ w e^{t/tau_syn} and Σ w t/tau_syn e^{t/tau_syn} for tau_mem = tau_syn;
+// Σ w e^{t/tau_syn} and Σ w e^{t/tau_mem} for tau_mem = 2 tau_syn), the
+// threshold crossing of each set's free trajectory (relative to the
+// sample's reference time) and whether it exists.
+func pairCandidates(s1, s2 *Node, p snn.LIF) (candidate, solvable *Node) {
+	g := s1.Graph()
+	dtype := s1.DType()
+	c := func(v float64) *Node { return Scalar(g, dtype, v) }
+	tauS, tauM := p.TauSyn, p.TauMem
 	switch p.Ratio() {
 	case snn.RatioEqual:
 		// e^{-s}(A s - B) = ϑ' with s = t/tau: s = B/A - W0(-(ϑ'/A) e^{B/A}).
@@ -90,18 +109,13 @@ func firstCrossingPairs(inputTimes, weights *Node, cfg TTFS) *Node {
 		safeA1 := Where(solvable, a1, c(1))
 		candidate = MulScalar(Log(Div(Mul(c(2), safeA1), safeDen)), tauM)
 	}
-	relKJ := InsertAxes(rel, 2)
-	valid := LogicalAnd(solvable, InsertAxes(active, 2))
-	valid = LogicalAnd(valid, GreaterOrEqual(candidate, relKJ))
-	valid = LogicalAnd(valid, LessThan(candidate, InsertAxes(next, 2)))
-	first := ReduceMin(Where(valid, candidate, inf), 1) // [B, J]
-	first = Where(LessOrEqual(first, c(cfg.horizon())), first, inf)
-	return Add(first, ref)
+	return candidate, solvable
 }
 
 // attachCrossingGradientPairs returns tStar unchanged in value, with the exact
 // gradient of a threshold crossing attached: V(t*; w, t_in) = ϑ implies
-// dt*/dθ = -(∂V/∂θ)/V̇ for θ the weights [I, J] and input times [B, I]. The
+// dt*/dθ = -(∂V/∂θ)/V̇ for θ the weights [I, J] and input times [B, I]
+// (or [B, I, J]: one arrival time per synapse, with synaptic delays). The
 // inputs in the causal set are those spiking no later than t*. Silent
 // neurons (t* = +Inf) get zero gradient; maxGradNorm > 0 drops the weight
 // gradient of a sample's crossing whose largest |dL/dw_ij| exceeds it
@@ -116,8 +130,8 @@ func attachCrossingGradientPairs(tStar, inputTimes, weights *Node, p snn.LIF, ma
 
 	finite := IsFinite(inputTimes)
 	times := Where(finite, inputTimes, ZerosLike(inputTimes))
-	delay := Sub(InsertAxes(ts, 1), InsertAxes(times, 2)) // [B, I, J]: t* - t_i
-	inSet := LogicalAnd(InsertAxes(finite, 2), GreaterOrEqual(StopGradient(delay), c(0)))
+	delay := Sub(InsertAxes(ts, 1), perPair(times)) // [B, I, J]: t* - t_i
+	inSet := LogicalAnd(perPair(finite), GreaterOrEqual(StopGradient(delay), c(0)))
 	inSet = LogicalAnd(inSet, InsertAxes(spiked, 1))
 	zero := ZerosLike(delay)
 	delay = Where(inSet, delay, zero)
@@ -146,6 +160,15 @@ func attachCrossingGradientPairs(tStar, inputTimes, weights *Node, p snn.LIF, ma
 		})
 	}
 	return Where(spiked, Sub(Sub(tStar, corrT), corrW), Infinity(g, dtype, 1))
+}
+
+// perPair views input times [B, I] as [B, I, 1], broadcast over the
+// neurons; per-synapse times [B, I, J] are already per pair.
+func perPair(x *Node) *Node {
+	if x.Rank() == 3 {
+		return x
+	}
+	return InsertAxes(x, 2)
 }
 
 // PSP is the post-synaptic potential s after a unit-weight input spike,

@@ -142,10 +142,47 @@ func (l MSELoss) PerSample(times, labels *Node) *Node {
 	return ReduceSum(Square(DivScalar(Sub(clamped, target), l.TauMem)), 1)
 }
 
+// ShiftMSELoss is fastAndDeep's shift-invariant MSE (DelGrad code base,
+// utils.py LossFunctionShiftInvariantMSE): only the output times relative
+// to the label neuron's count,
+//
+//	L = ½ Σ_k ((t_k - t_y) - δ (1 - [k = y]))²,
+//
+// so the label neuron is trained to spike DeltaT before every other one,
+// whatever the absolute times. Samples with a silent output neuron cost
+// SilentLoss, without gradient (fastAndDeep sets infinite losses to 100).
+type ShiftMSELoss struct {
+	DeltaT float64 `json:"delta_t,omitempty" yaml:"delta_t,omitempty"`
+}
+
+// Validate names the first field with an unusable value.
+func (l ShiftMSELoss) Validate() error {
+	if math.IsNaN(l.DeltaT) || math.IsInf(l.DeltaT, 0) || l.DeltaT == 0 {
+		return fmt.Errorf("shift-invariant MSE loss: delta_t must be finite and non-zero, got %g", l.DeltaT)
+	}
+	return nil
+}
+
+// PerSample returns the loss of each sample, [batch], for output spike times
+// [batch, classes] (+Inf: silent) and integer labels [batch].
+func (l ShiftMSELoss) PerSample(times, labels *Node) *Node {
+	g := times.Graph()
+	dtype := times.DType()
+	finite := IsFinite(times)
+	allFinite := ReduceLogicalAnd(finite, 1)
+	clean := Where(finite, times, ZerosLike(times)) // no Inf - Inf, no 0 × Inf in the gradient
+	oneHot := OneHot(labels, times.Shape().Dim(1), dtype)
+	tLabel := ReduceAndKeep(Mul(clean, oneHot), ReduceSum, 1)
+	target := MulScalar(OneMinus(oneHot), l.DeltaT)
+	loss := MulScalar(ReduceSum(Square(Sub(Sub(clean, tLabel), target)), 1), 0.5)
+	return Where(allFinite, loss, Scalar(g, dtype, SilentLoss))
+}
+
 // The loss kinds of Loss.Kind.
 const (
-	LossTTFS = "ttfs"
-	LossMSE  = "mse"
+	LossTTFS     = "ttfs"
+	LossMSE      = "mse"
+	LossShiftMSE = "shift_mse"
 	// The losses of discrete-time read-outs (traces [batch, steps, classes]):
 	// see TraceLoss.
 	LossMaxOverTime  = "max_over_time"
@@ -154,7 +191,7 @@ const (
 )
 
 // LossKinds lists the known loss kinds.
-var LossKinds = []string{LossTTFS, LossMSE, LossMaxOverTime, LossSpikeCount, LossMeanMembrane}
+var LossKinds = []string{LossTTFS, LossMSE, LossShiftMSE, LossMaxOverTime, LossSpikeCount, LossMeanMembrane}
 
 // perSampleLoss is what every loss kind implements.
 type perSampleLoss interface {
@@ -168,10 +205,11 @@ type perSampleLoss interface {
 // the others. An empty Kind is LossTTFS, so configs written before MSE
 // existed keep their meaning.
 type Loss struct {
-	Kind      string `json:"kind,omitempty" yaml:"kind,omitempty"`
-	TTFSLoss  `yaml:",inline"`
-	MSELoss   `yaml:",inline"`
-	TraceLoss `yaml:",inline"`
+	Kind         string `json:"kind,omitempty" yaml:"kind,omitempty"`
+	TTFSLoss     `yaml:",inline"`
+	MSELoss      `yaml:",inline"`
+	ShiftMSELoss `yaml:",inline"`
+	TraceLoss    `yaml:",inline"`
 }
 
 // TTFS returns the TTFS cross-entropy as a Loss.
@@ -180,10 +218,13 @@ func TTFS(l TTFSLoss) Loss { return Loss{TTFSLoss: l} }
 // MSE returns jaxsnn's MSE first-spike loss as a Loss.
 func MSE(l MSELoss) Loss { return Loss{Kind: LossMSE, MSELoss: l} }
 
+// ShiftMSE returns fastAndDeep's shift-invariant MSE as a Loss.
+func ShiftMSE(l ShiftMSELoss) Loss { return Loss{Kind: LossShiftMSE, ShiftMSELoss: l} }
+
 func (l Loss) impl() (perSampleLoss, error) {
 	if l.IsTrace() {
-		if l.TTFSLoss != (TTFSLoss{}) || l.MSELoss != (MSELoss{}) {
-			return nil, fmt.Errorf("the fields of the first-spike losses (xi, alpha, beta, tau_syn, tau_mem, correct_time, wrong_time) do not belong to kind %q", l.Kind)
+		if l.TTFSLoss != (TTFSLoss{}) || l.MSELoss != (MSELoss{}) || l.ShiftMSELoss != (ShiftMSELoss{}) {
+			return nil, fmt.Errorf("the fields of the first-spike losses (xi, alpha, beta, tau_syn, tau_mem, correct_time, wrong_time, delta_t) do not belong to kind %q", l.Kind)
 		}
 		return traceImpl{l.Kind, l.TraceLoss}, nil
 	}
@@ -195,12 +236,23 @@ func (l Loss) impl() (perSampleLoss, error) {
 		if l.MSELoss != (MSELoss{}) {
 			return nil, fmt.Errorf("tau_mem, correct_time and wrong_time belong to kind %q, not to the TTFS loss", LossMSE)
 		}
+		if l.ShiftMSELoss != (ShiftMSELoss{}) {
+			return nil, fmt.Errorf("delta_t belongs to kind %q, not to the TTFS loss", LossShiftMSE)
+		}
 		return l.TTFSLoss, nil
 	case LossMSE:
 		if l.TTFSLoss != (TTFSLoss{}) {
 			return nil, fmt.Errorf("xi, alpha, beta and tau_syn belong to kind %q, not to the MSE loss", LossTTFS)
 		}
+		if l.ShiftMSELoss != (ShiftMSELoss{}) {
+			return nil, fmt.Errorf("delta_t belongs to kind %q, not to the MSE loss", LossShiftMSE)
+		}
 		return l.MSELoss, nil
+	case LossShiftMSE:
+		if l.TTFSLoss != (TTFSLoss{}) || l.MSELoss != (MSELoss{}) {
+			return nil, fmt.Errorf("the shift-invariant MSE loss takes only delta_t")
+		}
+		return l.ShiftMSELoss, nil
 	}
 	return nil, fmt.Errorf("unknown loss kind %q; one of %v", l.Kind, LossKinds)
 }

@@ -128,6 +128,9 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 			if node.Euler != nil {
 				at(p+".euler", "not used by a %s node", node.Kind)
 			}
+			if node.Kind == KindLinear && node.Delay != nil {
+				at(p+".delay", "the discrete family does not simulate delays (event populations only)")
+			}
 			if IsPopulation(node.Kind) {
 				continue
 			}

@@ -28,7 +28,9 @@ import (
 //     sample (fastAndDeep's bias neurons);
 //   - linear: a projection with trainable weights from every source it
 //     receives an edge from (concatenated in edge order) to the one
-//     population it has an edge to, initialised N(Init.Mean, Init.Std²);
+//     population it has an edge to, initialised N(Init.Mean, Init.Std²),
+//     optionally with trainable delays (Delay: axonal, synaptic or
+//     dendritic) and learning rates of its own;
 //   - ttfs: a population of LIF neurons that spike at most once, with
 //     closed-form first-spike times and analytical gradients (Göltz et al.
 //     2021);
@@ -124,6 +126,11 @@ type Node struct {
 	Duplication int `json:"duplication,omitempty" yaml:"duplication,omitempty"`
 	// Init is a projection's weight initialisation.
 	Init *Init `json:"init,omitempty" yaml:"init,omitempty"`
+	// LearningRate of a projection's weights (0: the config's); it
+	// follows the same schedule (fastAndDeep's per-layer learning_rate).
+	LearningRate float64 `json:"learning_rate,omitempty" yaml:"learning_rate,omitempty"`
+	// Delay, when set, delays a projection's spikes (see Delay).
+	Delay *Delay `json:"delay,omitempty" yaml:"delay,omitempty"`
 
 	// Neuron holds a population's LIF parameters.
 	Neuron *snn.LIF `json:"neuron,omitempty" yaml:"neuron,omitempty"`
@@ -330,6 +337,7 @@ func (n *Network) Validate(prefix string) error {
 	if inputs != 1 {
 		at("nodes", "needs exactly one input node, got %d", inputs)
 	}
+	n.validateDelays(at)
 	n.validateDiscrete(at)
 	kindOf := func(name string) string {
 		if i, ok := seen[name]; ok {
@@ -413,6 +421,7 @@ func (n *Network) Validate(prefix string) error {
 		at("edges", "%v", err)
 		return errors.Join(errs...)
 	}
+	n.validateDelayLayers(layers, at)
 	for _, l := range layers {
 		if len(l.Populations) > 1 || l.SelfLoop {
 			for _, name := range l.Populations {
@@ -618,6 +627,9 @@ type Lowered struct {
 	// Overflow counts the spikes of the batch that did not fit the
 	// populations' capacities (a scalar of the time dtype).
 	Overflow *graph.Node
+	// Tuned lists the variables with their own learning rate or a
+	// positivity clamp (projections' learning_rate, delays).
+	Tuned []TunedVariable
 }
 
 // LoweredPopulation is one population of a Lowered network.

@@ -119,3 +119,58 @@ func TestValidateNamesNodeAndField(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateDelays(t *testing.T) {
+	sig := Positivity{Function: PositivitySigmoid, Scale: 1}
+	for _, tc := range []struct {
+		name string
+		edit func(*Network)
+		want string
+	}{
+		{"negative delay std", func(n *Network) {
+			n.Node("to_hidden").Delay = &Delay{Kind: DelaySynaptic, Init: &Init{Mean: 0, Std: -0.25}, Positivity: sig}
+		}, "nodes[3] (to_hidden).delay.init.std: must be >= 0 and finite, got -0.25"},
+		{"unknown positivity function", func(n *Network) {
+			n.Node("to_hidden").Delay = &Delay{Kind: DelayAxonal, Init: &Init{Std: 0.25}, Positivity: Positivity{Function: "softplus"}}
+		}, `nodes[3] (to_hidden).delay.positivity.function: unknown positivity function "softplus"; one of [sigmoid clamp]`},
+		{"unknown delay kind", func(n *Network) {
+			n.Node("to_output").Delay = &Delay{Kind: "somatic", Init: &Init{Std: 0.25}, Positivity: sig}
+		}, `nodes[5] (to_output).delay.kind: unknown delay kind "somatic"`},
+		{"incompatible sizes (shared sources)", func(n *Network) {
+			n.Node("to_hidden").Delay = &Delay{Kind: DelayAxonal, Init: &Init{Std: 0.25}, Positivity: sig, SharePre: 2}
+		}, "nodes[3] (to_hidden).delay.share_pre: the projection's 5 source neurons are not divisible by share_pre 2"},
+		{"incompatible sizes (shared targets)", func(n *Network) {
+			n.Node("to_output").Delay = &Delay{Kind: DelayDendritic, Init: &Init{Std: 0.25}, Positivity: sig, SharePost: 2}
+		}, `nodes[5] (to_output).delay.share_post: the 3 neurons of target "output" are not divisible by share_post 2`},
+		{"delay off a projection", func(n *Network) {
+			n.Node("hidden").Delay = &Delay{Kind: DelayAxonal, Init: &Init{Std: 0.25}, Positivity: sig}
+		}, "nodes[2] (hidden).delay: not used by a lif node"},
+		{"clamp with a scale", func(n *Network) {
+			n.Node("to_hidden").Delay = &Delay{Kind: DelayAxonal, Init: &Init{Std: 0.25}, Positivity: Positivity{Function: PositivityClamp, Scale: 2}}
+		}, "nodes[3] (to_hidden).delay.positivity: scale and shift belong to the sigmoid"},
+		{"delay into a recurrent layer", func(n *Network) {
+			n.Groups = [][]string{{"hidden", "output"}}
+			n.Node("to_output").Delay = &Delay{Kind: DelayAxonal, Init: &Init{Std: 0.25}, Positivity: sig}
+		}, "nodes[5] (to_output).delay: delays on a projection into the recurrent layer [hidden output] are not supported"},
+		{"negative learning rate", func(n *Network) { n.Node("to_hidden").LearningRate = -1 }, "nodes[3] (to_hidden).learning_rate: must be >= 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			net, err := yinYang().Done()
+			require.NoError(t, err)
+			tc.edit(&net)
+			err = net.Validate("")
+			require.Error(t, err)
+			require.ErrorContains(t, err, tc.want)
+			var fe *FieldError
+			require.ErrorAs(t, err, &fe)
+		})
+	}
+	// A valid delay passes, and its parameters have the kind's shape.
+	net, err := yinYang().Done()
+	require.NoError(t, err)
+	d := &Delay{Kind: DelaySynaptic, Init: &Init{Std: 0.25}, Positivity: sig, SharePre: 5}
+	net.Node("to_hidden").Delay = d
+	require.NoError(t, net.Validate(""))
+	r, c := d.Shape(5, 10)
+	require.Equal(t, [2]int{1, 10}, [2]int{r, c})
+}

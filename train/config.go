@@ -59,8 +59,14 @@ type Config struct {
 	// clipped to [-GradClip, GradClip] (0: no clipping).
 	GradScale float64 `json:"grad_scale,omitempty" yaml:"grad_scale,omitempty"`
 	GradClip  float64 `json:"grad_clip,omitempty" yaml:"grad_clip,omitempty"`
-	// The StepLR schedule: the learning rate is multiplied by LRGamma
-	// every LRStepSize epochs.
+	// LRSchedule is "step" (the default: StepLR, the learning rate is
+	// multiplied by LRGamma every LRStepSize epochs) or "cosine" (cosine
+	// annealing from LearningRate at the first epoch to LRMin at the last,
+	// Loshchilov & Hutter 2017, SGDR, without restarts: the final epochs
+	// take small steps, so the final-epoch weights do not depend on where
+	// a large last step happened to land).
+	LRSchedule string  `json:"lr_schedule,omitempty" yaml:"lr_schedule,omitempty"`
+	LRMin      float64 `json:"lr_min,omitempty" yaml:"lr_min,omitempty"`
 	LRStepSize int     `json:"lr_step_size" yaml:"lr_step_size"`
 	LRGamma    float64 `json:"lr_gamma" yaml:"lr_gamma"`
 
@@ -155,6 +161,12 @@ func (c Config) Validate() error {
 	if !(c.LRGamma > 0 && c.LRGamma <= 1) {
 		add("lr_gamma", "must be in (0, 1], got %g", c.LRGamma)
 	}
+	if !slices.Contains(LRSchedules, c.LRSchedule) {
+		add("lr_schedule", "must be one of %q, got %q", LRSchedules[1:], c.LRSchedule)
+	}
+	if !(c.LRMin >= 0 && c.LRMin <= c.LearningRate) {
+		add("lr_min", "must be in [0, learning_rate = %g], got %g", c.LearningRate, c.LRMin)
+	}
 	if c.DType != "float32" && c.DType != "float64" {
 		add("dtype", "must be float32 or float64, got %q", c.DType)
 	}
@@ -198,8 +210,20 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// LearningRateAt is the StepLR schedule: lr * gamma^(epoch / step size).
+// LRSchedules are the learning-rate schedules ("" is "step").
+var LRSchedules = []string{"", "step", "cosine"}
+
+// LearningRateAt is the learning rate of an epoch (0-based): StepLR,
+// lr * gamma^(epoch / step size), or cosine annealing,
+// lr_min + (lr - lr_min) (1 + cos(pi epoch / (epochs - 1))) / 2.
 func (c Config) LearningRateAt(epoch int) float64 {
+	if c.LRSchedule == "cosine" {
+		if c.Epochs <= 1 {
+			return c.LearningRate
+		}
+		phase := math.Pi * float64(min(epoch, c.Epochs-1)) / float64(c.Epochs-1)
+		return c.LRMin + (c.LearningRate-c.LRMin)*(1+math.Cos(phase))/2
+	}
 	return c.LearningRate * math.Pow(c.LRGamma, float64(epoch/c.LRStepSize))
 }
 

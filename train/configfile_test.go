@@ -29,9 +29,9 @@ func TestShippedConfigsParseAndRoundTrip(t *testing.T) {
 	}
 }
 
-// yinYangYAML is the shipped TTFS config's text.
+// yinYangYAML is the text of the shipped fastAndDeep config.
 func yinYangYAML(t *testing.T) string {
-	data, err := configs.FS.ReadFile("yin_yang.yaml")
+	data, err := configs.FS.ReadFile("yin_yang_fastanddeep.yaml")
 	require.NoError(t, err)
 	return string(data)
 }

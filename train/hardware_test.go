@@ -22,7 +22,7 @@ import (
 // the threshold).
 func hardwareYinYang(t *testing.T, hidden int) Config {
 	t.Helper()
-	cfg, err := ShippedConfig("yin_yang_eventprop")
+	cfg, err := ShippedConfig("yin_yang_bss2")
 	require.NoError(t, err)
 	cfg.Name = "yin_yang_bss2_test"
 	neuron := snn.LIF{TauSyn: 1, TauMem: 2, GLeak: 0.25, Threshold: 1, Leak: 0, Reset: 0, Refractory: 5}

@@ -258,6 +258,7 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		n := ReduceAllSum(maskF)
 		loss := Div(ReduceAllSum(Mul(perSample, maskF)), n)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
+		t.applyTuning(x.Graph(), net.Tuned)
 		bump := t.bumpWeights(ctx, net, mask)
 		correct := snn.CountCorrect(t.cfg.Loss.Predict(out), labels, mask, t.dtype)
 		return []*Node{loss, correct, bump.layer, net.Overflow, bump.value, bump.silent, allFinite(ctx, x.Graph(), t.dtype)}

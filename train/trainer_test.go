@@ -40,7 +40,7 @@ func smallYinYang(t *testing.T, size int, seed uint32) *Dataset {
 func TestWeightBumping(t *testing.T) {
 	backend, _, err := graph.NewBackend("")
 	require.NoError(t, err)
-	cfg := DefaultYinYang()
+	cfg := shipped(t, "yin_yang_fastanddeep", 120) // a bumping recipe
 	cfg.DType = "float64"
 	cfg.Epochs = 3
 	cfg.BatchSize = 10
@@ -112,8 +112,10 @@ func TestConfigValidateNamesFields(t *testing.T) {
 		{"network.edges[0]: edge [input, nowhere]: no node named \"nowhere\"", func(c *Config) { c.Network.Edges[0].To = "nowhere" }},
 		{"network.output", func(c *Config) { c.Network.Output = "to_output" }},
 		{"loss: TTFS loss: xi", func(c *Config) { c.Loss.Xi = 0 }},
+		{"lr_schedule", func(c *Config) { c.LRSchedule = "linear" }},
+		{"lr_min", func(c *Config) { c.LRMin = 2 * c.LearningRate }},
 	} {
-		cfg := DefaultYinYang()
+		cfg := shipped(t, "yin_yang_fastanddeep", 120) // latency-coded inputs, the TTFS loss
 		tc.edit(&cfg)
 		require.ErrorContains(t, cfg.Validate(), tc.field)
 	}

@@ -46,7 +46,7 @@ func TestTrainBadInput(t *testing.T) {
 		{"malformed capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120,x", "--out", out}, `--capacity: want "hidden,output", two integers, got "120,x"`, true},
 		{"zero capacity", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "0,3", "--out", out}, "network.nodes[3] (hidden).capacity: must be >= 1, got 0", true},
 		{"capacity count", []string{"train", "yinyang", "--method", "eventprop", "--capacity", "120", "--out", out}, `--capacity: want "hidden,output", two integers, got "120"`, true},
-		{"devices not dividing the batch", []string{"train", "yinyang", "--devices", "4", "--out", out}, "devices: batch_size (150) and eval_batch_size (200) must be multiples of devices (4)", true},
+		{"devices not dividing the batch", []string{"train", "yinyang", "--devices", "3", "--out", out}, "devices: batch_size (64) and eval_batch_size (500) must be multiples of devices (3)", true},
 		{"devices on the pure-Go backend", []string{"train", "yinyang", "--devices", "2", "--backend", "go", "--out", out}, "has 1 device(s), 2 asked for", false},
 		{"capacity of a ttfs network", []string{"train", "yinyang", "--capacity", "3,3", "--out", out}, `population "hidden" is ttfs, capacities are for lif populations`, true},
 		{"reset of a ttfs network", []string{"train", "yinyang", "--reset", "0", "--out", out}, `config "yin_yang" has no lif population`, true},
@@ -281,19 +281,19 @@ func readBenchJSON(t *testing.T, out string) map[string]any {
 // TestTrainBadConfigFile: each broken config file gives one line naming the
 // file, the line and the key or node, exit status 2, and no results folder.
 func TestTrainBadConfigFile(t *testing.T) {
-	good, err := os.ReadFile("../../configs/yin_yang.yaml")
+	good, err := os.ReadFile("../../configs/yin_yang_fastanddeep.yaml")
 	require.NoError(t, err)
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "results")
 	for _, tc := range []struct {
 		name, old, new, want string
 	}{
-		{"syntax error", "lr_gamma: 0.95", "lr_gamma: [0.95", "bad.yaml:15: did not find expected ',' or ']'"},
-		{"unknown key", "epochs: 300", "epochs: 300\nepohcs: 3", `bad.yaml:11: unknown key "epohcs"`},
+		{"syntax error", "lr_gamma: 0.95", "lr_gamma: [0.95", "bad.yaml:14: did not find expected ',' or ']'"},
+		{"unknown key", "epochs: 300", "epochs: 300\nepohcs: 3", `bad.yaml:10: unknown key "epohcs"`},
 		{"negative layer size", "size: 120", "size: -120", "bad.yaml:30: network.nodes[3] (hidden).size: must be >= 1, got -120"},
 		{"unknown node kind", "kind: bias", "kind: biases", `bad.yaml:26: network.nodes[1] (bias).kind: unknown node kind "biases"`},
 		{"edge to a missing node", "- [hidden, to_output]", "- [hidden, to_out]", `network.edges[3]: edge [hidden, to_out]: no node named "to_out"`},
-		{"wrong type", "epochs: 300", "epochs: many", "bad.yaml:10: epochs: cannot unmarshal !!str `many` into int"},
+		{"wrong type", "epochs: 300", "epochs: many", "bad.yaml:9: epochs: cannot unmarshal !!str `many` into int"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(string(good), tc.old, tc.new, 1)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -200,6 +201,7 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "results", "folder that receives the results folder of this run")
 	quiet := fs.Bool("quiet", false, "print only the final result")
 	keep := fs.String("keep", train.KeepFinal, "weights to report and keep: final (fastAndDeep's choice) or best-val (the epoch of the best validation accuracy)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof FILE)")
 	help := func() string {
 		var b strings.Builder
 		b.WriteString("usage: gosnn train CONFIG [flags]\n" +
@@ -231,7 +233,31 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if *keep != train.KeepFinal && *keep != train.KeepBestVal {
 		return usagef("train: --keep must be %s or %s, got %q", train.KeepFinal, train.KeepBestVal, *keep)
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("train: --cpuprofile: %w", err)
+		}
+		defer stop()
+	}
 	return runTraining(ctx, cfg, *out, *quiet, *keep, stdout)
+}
+
+// startCPUProfile profiles the process into path until the returned stop
+// is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // parseWithArg parses flags around one positional argument (before or

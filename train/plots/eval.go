@@ -48,7 +48,10 @@ type EvalInput struct {
 //     predicted class, the test samples on it, errors marked;
 //   - spike_raster: every population's spikes (and the input spikes) for
 //     one test sample of each of the first classes;
-//   - weights: a histogram of each trainable variable.
+//   - weights: a histogram of each trainable variable;
+//   - delays and delay_vs_weight (networks with delays only): a histogram
+//     of each projection's learned delays, and every synapse's delay
+//     against its weight.
 func Eval(dir string, in EvalInput) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("plots: %w", err)
@@ -66,6 +69,11 @@ func Eval(dir string, in EvalInput) ([]string, error) {
 		figs = append(figs, fig)
 	}
 	figs = append(figs, SpikeRaster(in.Config, in.Test, in.TestRun, 4), WeightHistograms(in.Weights))
+	delays, err := DelaysOf(in.Config, in.Weights)
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, DelayFigures(delays, timeUnit(in.Config))...)
 	var written []string
 	for _, f := range figs {
 		paths, err := f.Save(dir)
@@ -79,11 +87,17 @@ func Eval(dir string, in EvalInput) ([]string, error) {
 
 // timeUnit labels spike-time axes: the network computes in the units of
 // its time constants, which the shipped configs set to tau_syn = 1.
+// The read-out population's tau_syn is used (the TTFS loss's when the
+// network has none).
 func timeUnit(cfg train.Config) string {
-	if cfg.Loss.TauSyn == 1 {
+	tau := cfg.Loss.TauSyn
+	if out := cfg.Network.Node(cfg.Network.Output); out != nil && out.Neuron != nil {
+		tau = out.Neuron.TauSyn
+	}
+	if tau == 1 {
 		return "[τ_syn]"
 	}
-	return fmt.Sprintf("[config time units; τ_syn = %g]", cfg.Loss.TauSyn)
+	return fmt.Sprintf("[config time units; τ_syn = %g]", tau)
 }
 
 // Curves draws the loss and accuracy curves (training and validation) of

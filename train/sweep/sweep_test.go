@@ -56,7 +56,7 @@ zip:
 	require.Equal(t, 0.2, plan.Configs[11].Network.Node("output").MaxMissing)
 	require.Equal(t, 0.9, plan.Configs[11].LRGamma)
 	require.Equal(t, 10, plan.Configs[11].LRStepSize)
-	require.Equal(t, 120, plan.Base.Network.Node("hidden").Size, "the base is left alone")
+	require.Equal(t, 100, plan.Base.Network.Node("hidden").Size, "the base is left alone")
 }
 
 func TestApplyKeyPaths(t *testing.T) {
