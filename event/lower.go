@@ -36,13 +36,28 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 	return lower(ctx, net, features, nil)
 }
 
+// ValuesOnlyParam is the graph parameter (context.Context.SetGraphParam,
+// a bool) that tells Lower its graph needs the spike times' values only,
+// never their gradient, as in an evaluation pass: the event LIF layers are
+// then built by Simulate without the EventProp terms of LIFSpikes. Those
+// add nothing to the values (they are zero in value by construction) but,
+// in a recurrent layer, cost [batch, K, K] pair tensors per pass and about
+// a quarter of the layer's XLA compile time. Gradients taken through a
+// graph built with it are zero: set it only where none are taken.
+const ValuesOnlyParam = "gosnn_event_values_only"
+
+// SetValuesOnly marks graph g of ctx as needing values only (see
+// ValuesOnlyParam).
+func SetValuesOnly(ctx *context.Context, g *Graph) { ctx.SetGraphParam(g, ValuesOnlyParam, true) }
+
 func lower(ctx *context.Context, net *topology.Network, features *Node, observed map[string]snn.Spikes) topology.Lowered {
 	if err := net.Validate(""); err != nil {
 		panic(fmt.Errorf("network description: %w", err))
 	}
 	layers, _ := net.Layers() // Validate checked the error
 	l := &lowering{ctx: ctx, net: net, g: features.Graph(), dtype: features.DType(),
-		batch: features.Shape().Dim(0), spikes: map[string]snn.Spikes{}, first: map[string]*Node{}, observed: observed}
+		batch: features.Shape().Dim(0), spikes: map[string]snn.Spikes{}, first: map[string]*Node{}, observed: observed,
+		valuesOnly: context.GetGraphParamOr(ctx, features.Graph(), ValuesOnlyParam, false)}
 	for _, node := range net.Nodes {
 		switch node.Kind {
 		case topology.KindInput:
@@ -86,6 +101,16 @@ type lowering struct {
 	observed map[string]snn.Spikes
 	// tuned collects the variables with their own learning rate or clamp.
 	tuned []topology.TunedVariable
+	// valuesOnly: no gradient is taken (ValuesOnlyParam).
+	valuesOnly bool
+}
+
+// lifSpikes is LIFSpikes, or Simulate when the graph needs values only.
+func (l *lowering) lifSpikes(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (snn.Spikes, *Node) {
+	if l.valuesOnly {
+		return Simulate(in, wIn, wRec, cfg)
+	}
+	return LIFSpikes(in, wIn, wRec, cfg)
 }
 
 // setTimes records a node that spikes once per neuron.
@@ -225,7 +250,7 @@ func (l *lowering) feedForward(pop *topology.Node) ([]topology.LoweredPopulation
 				out, overflow = LIFSpikesPerSynapse(in, Add(InsertAxes(in.Time, 2), perSpike), w, cfg)
 			}
 			if plan.kind != topology.DelaySynaptic {
-				out, overflow = LIFSpikes(in, w, nil, cfg)
+				out, overflow = l.lifSpikes(in, w, nil, cfg)
 			}
 			if plan.kind == topology.DelayDendritic {
 				out = ShiftSpikes(out, plan.delays)
@@ -293,7 +318,7 @@ func (l *lowering) recurrent(layer topology.Layer) ([]topology.LoweredPopulation
 	if obs, ok := l.observed[scope]; ok {
 		out = ObservedLIFSpikes(obs, l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity, Horizon: horizon})
 	} else {
-		out, overflow = LIFSpikes(l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity, Horizon: horizon})
+		out, overflow = l.lifSpikes(l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity, Horizon: horizon})
 	}
 	var pops []topology.LoweredPopulation
 	for _, name := range layer.Populations {

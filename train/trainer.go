@@ -267,7 +267,11 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		return nil, fmt.Errorf("building train step: %w", err)
 	}
 	t.evalStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
-		net := t.network(ctx.Reuse(), x)
+		ctx = ctx.Reuse()
+		// No gradient is taken here: the event layers skip their EventProp
+		// terms (same values, a smaller graph to compile and run).
+		event.SetValuesOnly(ctx, x.Graph())
+		net := t.network(ctx, x)
 		out := net.Readout
 		maskF := ConvertDType(mask, t.dtype)
 		lossSum := ReduceAllSum(Mul(t.perSample(net, labels), maskF))
