@@ -42,8 +42,9 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 // then built by Simulate without the EventProp terms of LIFSpikes. Those
 // add nothing to the values (they are zero in value by construction) but,
 // in a recurrent layer, cost [batch, K, K] pair tensors per pass and about
-// a quarter of the layer's XLA compile time. Gradients taken through a
-// graph built with it are zero: set it only where none are taken.
+// a quarter of the layer's XLA compile time. The spike times of such a
+// graph carry no gradient (autodiff through Simulate is not supported):
+// set it only where none is taken.
 const ValuesOnlyParam = "gosnn_event_values_only"
 
 // SetValuesOnly marks graph g of ctx as needing values only (see
