@@ -21,7 +21,7 @@ import (
 
 	// The simulation families register their lowerings (topology.Lower).
 	_ "github.com/gosnn/gosnn/discrete"
-	_ "github.com/gosnn/gosnn/event"
+	"github.com/gosnn/gosnn/event" // also registers the event lowering
 	"github.com/gosnn/gosnn/snn"
 	"github.com/gosnn/gosnn/topology"
 )
