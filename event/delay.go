@@ -79,17 +79,7 @@ func firstCrossingPerSynapse(inputTimes, weights *Node, cfg TTFS) *Node {
 		next = Concatenate([]*Node{Slice(starts, AxisRange(1, numIn)), next}, 0)
 	}
 
-	var f1, f2 *Node
-	tauS, tauM := p.TauSyn, p.TauMem
-	zero := ZerosLike(rel)
-	switch p.Ratio() {
-	case snn.RatioEqual:
-		es := Where(active, Exp(DivScalar(rel, tauS)), zero)
-		f1, f2 = es, Mul(es, DivScalar(rel, tauS))
-	case snn.RatioDouble:
-		f1 = Where(active, Exp(DivScalar(rel, tauS)), zero)
-		f2 = Where(active, Exp(DivScalar(rel, tauM)), zero)
-	}
+	f1, f2 := kernelFactors(rel, active, p)
 	wCols := Reshape(BroadcastToDims(InsertAxes(w, 1), numIn, batch, numOut), numIn, cols)
 	terms := Stack([]*Node{Mul(f1, wCols), Mul(f2, wCols)}, 2) // [I, B*J, 2]
 	col := Iota(g, shapes.Make(dtypes.Int32, numIn, cols), 1)
@@ -136,17 +126,7 @@ func firstCrossingPairsPerSynapse(inputTimes, weights *Node, cfg TTFS) *Node {
 	before := LessOrEqual(relI, relK)              // [B, J, K, I]
 	next := ReduceMin(Where(before, far, relI), 3) // [B, J, K]
 
-	var f1, f2 *Node
-	tauS, tauM := p.TauSyn, p.TauMem
-	zero := ZerosLike(rel)
-	switch p.Ratio() {
-	case snn.RatioEqual:
-		es := Where(active, Exp(DivScalar(rel, tauS)), zero)
-		f1, f2 = es, Mul(es, DivScalar(rel, tauS))
-	case snn.RatioDouble:
-		f1 = Where(active, Exp(DivScalar(rel, tauS)), zero)
-		f2 = Where(active, Exp(DivScalar(rel, tauM)), zero)
-	}
+	f1, f2 := kernelFactors(rel, active, p)
 	wT := InsertAxes(Transpose(w, 0, 1), 0) // [1, J, I]
 	beforeF := ConvertDType(before, dtype)
 	s1 := ReduceSum(Mul(beforeF, InsertAxes(Mul(f1, wT), 2)), 3) // [B, J, K]

@@ -153,17 +153,7 @@ func FirstCrossing(inputTimes, weights *Node, cfg TTFS) *Node {
 		next = Concatenate([]*Node{Slice(starts, AxisRange(1, numIn)), next}, 0)
 	}
 
-	var f1, f2 *Node
-	tauS, tauM := p.TauSyn, p.TauMem
-	zero := ZerosLike(rel)
-	switch p.Ratio() {
-	case snn.RatioEqual:
-		es := Where(active, Exp(DivScalar(rel, tauS)), zero)
-		f1, f2 = es, Mul(es, DivScalar(rel, tauS))
-	case snn.RatioDouble:
-		f1 = Where(active, Exp(DivScalar(rel, tauS)), zero)
-		f2 = Where(active, Exp(DivScalar(rel, tauM)), zero)
-	}
+	f1, f2 := kernelFactors(rel, active, p)
 	// terms[i, b, :] = (f1 w_i, f2 w_i), the input's share of both sums.
 	// (An Einsum with nothing to contract is several times slower on the
 	// pure-Go backend than this broadcast product.)
@@ -455,3 +445,17 @@ func (l *Layer) Done() *Node {
 // panicf reports a graph-building error the way GoMLX does: by panicking;
 // GoMLX's Exec turns the panic into an error for the caller.
 func panicf(format string, args ...any) { panic(fmt.Errorf(format, args...)) }
+
+// kernelFactors are the per-input factors of the two sums of the closed-form
+// first-spike time (Göltz et al. 2021, eq. 5 ff.), zero for inactive inputs,
+// with rel the input times relative to the sample's reference:
+// tau_mem = tau_syn: f1 = e^(rel/tau_s), f2 = f1 rel/tau_s;
+// tau_mem = 2 tau_syn: f1 = e^(rel/tau_s), f2 = e^(rel/tau_m).
+func kernelFactors(rel, active *Node, p snn.LIF) (f1, f2 *Node) {
+	zero := ZerosLike(rel)
+	es := Where(active, Exp(DivScalar(rel, p.TauSyn)), zero)
+	if p.Ratio() == snn.RatioEqual {
+		return es, Mul(es, DivScalar(rel, p.TauSyn))
+	}
+	return es, Where(active, Exp(DivScalar(rel, p.TauMem)), zero)
+}

@@ -48,17 +48,7 @@ func firstCrossingPairs(inputTimes, weights *Node, cfg TTFS) *Node {
 	next := ReduceMin(Where(before, far, relI), 2) // [B, K]: earliest later input, or far
 
 	// Two sums over each causal set, as one batched matmul.
-	var f1, f2 *Node
-	tauS, tauM := p.TauSyn, p.TauMem
-	zero := ZerosLike(rel)
-	switch p.Ratio() {
-	case snn.RatioEqual:
-		es := Where(active, Exp(DivScalar(rel, tauS)), zero)
-		f1, f2 = es, Mul(es, DivScalar(rel, tauS))
-	case snn.RatioDouble:
-		f1 = Where(active, Exp(DivScalar(rel, tauS)), zero)
-		f2 = Where(active, Exp(DivScalar(rel, tauM)), zero)
-	}
+	f1, f2 := kernelFactors(rel, active, p)
 	wB := InsertAxes(w, 0)
 	features := Concatenate([]*Node{Mul(InsertAxes(f1, 2), wB), Mul(InsertAxes(f2, 2), wB)}, 2) // [B, I, 2J]
 	sums := Einsum("bki,bif->bkf", ConvertDType(before, dtype), features)                       // [B, K, 2J]
