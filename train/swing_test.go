@@ -9,19 +9,6 @@ import (
 	"github.com/gosnn/gosnn/graph"
 )
 
-// largestDrop is the largest fall of validation accuracy below its running
-// maximum over the epochs from `from` on.
-func largestDrop(history []EpochMetrics, from int) float64 {
-	var best, drop float64
-	for i, m := range history {
-		best = max(best, m.ValAccuracy)
-		if i >= from {
-			drop = max(drop, best-m.ValAccuracy)
-		}
-	}
-	return drop
-}
-
 // TestGradientClipBoundsTheSwing trains the default recipe (4-100-3 on the
 // reference Yin-Yang splits, 20 epochs at a constant learning rate of
 // 0.01) with and without its gradient clip, seeds 1-3, on xla:cpu (pure Go
@@ -56,7 +43,7 @@ func TestGradientClipBoundsTheSwing(t *testing.T) {
 			require.NoError(t, err)
 			history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
 			require.NoError(t, err)
-			drop := largestDrop(history, 0)
+			drop := MaxValDrop(history, len(history))
 			t.Logf("clip %g seed %d: final val accuracy %.3f, largest drop below the running best %.3f", clip, seed, history[len(history)-1].ValAccuracy, drop)
 			worst[clip] = max(worst[clip], drop)
 		}
