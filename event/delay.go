@@ -72,12 +72,7 @@ func firstCrossingPerSynapse(inputTimes, weights *Node, cfg TTFS) *Node {
 
 	far := c(farTime)
 	relFar := Where(active, rel, far)
-	starts := snngraph.SortColumnValues(relFar) // [K, B*J]
-	pos := snngraph.CountLess(starts, relFar)   // [I, B*J]
-	next := BroadcastToDims(far, 1, cols)
-	if numIn > 1 {
-		next = Concatenate([]*Node{Slice(starts, AxisRange(1, numIn)), next}, 0)
-	}
+	starts, pos, next := sortedIntervals(relFar, far) // [K, B*J], [I, B*J], [K, B*J]
 
 	f1, f2 := kernelFactors(rel, active, p)
 	wCols := Reshape(BroadcastToDims(InsertAxes(w, 1), numIn, batch, numOut), numIn, cols)

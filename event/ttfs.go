@@ -146,12 +146,7 @@ func FirstCrossing(inputTimes, weights *Node, cfg TTFS) *Node {
 	// terms; the intervals that start there are rejected.
 	far := c(farTime)
 	relFar := Where(active, rel, far)
-	starts := snngraph.SortColumnValues(relFar) // [K, B]: interval k starts at the k-th input time
-	pos := snngraph.CountLess(starts, relFar)   // [I, B]
-	next := BroadcastToDims(far, 1, batch)      // [K, B]: where interval k ends
-	if numIn > 1 {
-		next = Concatenate([]*Node{Slice(starts, AxisRange(1, numIn)), next}, 0)
-	}
+	starts, pos, next := sortedIntervals(relFar, far) // [K, B], [I, B], [K, B]
 
 	f1, f2 := kernelFactors(rel, active, p)
 	// terms[i, b, :] = (f1 w_i, f2 w_i), the input's share of both sums.
@@ -458,4 +453,19 @@ func kernelFactors(rel, active *Node, p snn.LIF) (f1, f2 *Node) {
 		return es, Mul(es, DivScalar(rel, p.TauSyn))
 	}
 	return es, Where(active, Exp(DivScalar(rel, p.TauMem)), zero)
+}
+
+// sortedIntervals sorts each column of relFar [I, C] (inactive inputs at
+// far): interval k of a column starts at its k-th input time (starts) and
+// ends at the next one or at far (next); pos is each input's rank in its
+// column.
+func sortedIntervals(relFar, far *Node) (starts, pos, next *Node) {
+	numIn, cols := relFar.Shape().Dim(0), relFar.Shape().Dim(1)
+	starts = snngraph.SortColumnValues(relFar)
+	pos = snngraph.CountLess(starts, relFar)
+	next = BroadcastToDims(far, 1, cols)
+	if numIn > 1 {
+		next = Concatenate([]*Node{Slice(starts, AxisRange(1, numIn)), next}, 0)
+	}
+	return starts, pos, next
 }
