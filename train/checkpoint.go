@@ -60,11 +60,40 @@ func CheckpointDir(runDir string, epoch int) string {
 // whole checkpoint or none. keep lists the epochs whose checkpoints stay;
 // of the others only the newest (this one) is kept.
 func SaveCheckpoint(t *Trainer, runDir string, epoch int, history []EpochMetrics, backend string, keep []int) error {
-	root := filepath.Join(runDir, CheckpointsDir)
+	if err := writeCheckpoint(t, CheckpointDir(runDir, epoch), epoch, history, backend, func() { crashPoint("checkpoint", epoch) }); err != nil {
+		return err
+	}
+	return pruneCheckpoints(runDir, epoch, keep)
+}
+
+// BestValCheckpoint is the checkpoint folder (under CheckpointsDir) with
+// the weights of the epoch of the best validation accuracy so far (issue
+// 17): `gosnn inference RUN_DIR best-val` evaluates it, `--keep best-val`
+// reports it. Its name does not start with "epoch-", so ListCheckpoints
+// and the pruning of epoch checkpoints leave it alone.
+const BestValCheckpoint = "best-val"
+
+// BestValDir is the folder of a run's best-validation checkpoint.
+func BestValDir(runDir string) string {
+	return filepath.Join(runDir, CheckpointsDir, BestValCheckpoint)
+}
+
+// SaveBestCheckpoint writes the trainer's variables, which must be those
+// after the epoch of the best validation accuracy, as the run's
+// best-validation checkpoint (BestValDir), atomically as SaveCheckpoint
+// does, replacing the previous one.
+func SaveBestCheckpoint(t *Trainer, runDir string, epoch int, history []EpochMetrics, backend string) error {
+	return writeCheckpoint(t, BestValDir(runDir), epoch, history, backend, func() {})
+}
+
+// writeCheckpoint writes one checkpoint folder atomically; beforeRename
+// runs once the files are complete, before the folder is renamed into
+// place.
+func writeCheckpoint(t *Trainer, final string, epoch int, history []EpochMetrics, backend string, beforeRename func()) error {
+	root := filepath.Dir(final)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	final := CheckpointDir(runDir, epoch)
 	tmp, err := os.MkdirTemp(root, ".tmp-"+filepath.Base(final)+"-")
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", final, err)
@@ -117,7 +146,7 @@ func SaveCheckpoint(t *Trainer, runDir string, epoch int, history []EpochMetrics
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", final, err)
 	}
-	crashPoint("checkpoint", epoch)
+	beforeRename()
 	// Replace an older checkpoint of the same epoch (a run continued from
 	// an earlier save point) by moving it aside first.
 	if _, err := os.Stat(final); err == nil {
@@ -134,7 +163,7 @@ func SaveCheckpoint(t *Trainer, runDir string, epoch int, history []EpochMetrics
 	if err := syncDir(root); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", final, err)
 	}
-	return pruneCheckpoints(runDir, epoch, keep)
+	return nil
 }
 
 // pruneCheckpoints removes the checkpoints that are neither save points nor
@@ -145,8 +174,8 @@ func pruneCheckpoints(runDir string, newest int, keep []int) error {
 		return err
 	}
 	// Temporary folders of saves that a killed process left behind.
-	leftovers, _ := filepath.Glob(filepath.Join(runDir, CheckpointsDir, ".tmp-epoch-*"))
-	olds, _ := filepath.Glob(filepath.Join(runDir, CheckpointsDir, "epoch-*.old"))
+	leftovers, _ := filepath.Glob(filepath.Join(runDir, CheckpointsDir, ".tmp-*"))
+	olds, _ := filepath.Glob(filepath.Join(runDir, CheckpointsDir, "*.old"))
 	for _, dir := range append(leftovers, olds...) {
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("removing the leftover %s: %w", dir, err)

@@ -147,3 +147,52 @@ func TestCheckpointAcrossBackends(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, xlaAcc, goAcc)
 }
+
+// TestBestValCheckpoint: a run writes the weights of its best validation
+// epoch as checkpoints/best-val; they give the test accuracy summary.json
+// records for that epoch, and a run continued after that epoch compares
+// its later epochs with them, as the uninterrupted run does.
+func TestBestValCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a short run")
+	}
+	b, _, err := graph.NewBackend("go")
+	require.NoError(t, err)
+	cfg := shipped(t, "yin_yang", 6)
+	cfg.BatchSize, cfg.Epochs, cfg.TrainSize, cfg.ValSize, cfg.TestSize, cfg.SavePoints = 100, 3, 300, 200, 200, nil
+	dir := t.TempDir()
+	summary, err := (&Run{Dir: dir, Config: cfg, Backend: b, BackendName: "go"}).Execute(context.Background())
+	require.NoError(t, err)
+	best, err := ReadCheckpoint(BestValDir(dir))
+	require.NoError(t, err)
+	require.Equal(t, summary.BestValEpoch, best.Manifest.Epoch)
+	require.Len(t, best.Manifest.History, best.Manifest.Epoch)
+	epochs, err := ListCheckpoints(dir)
+	require.NoError(t, err)
+	require.Equal(t, []int{3}, epochs, "the best-validation checkpoint is not an epoch checkpoint")
+
+	_, _, testSet, err := Splits(cfg)
+	require.NoError(t, err)
+	trainer, err := NewTrainer(b, cfg, testSet.NumFeatures, testSet.NumClasses)
+	require.NoError(t, err)
+	require.NoError(t, trainer.Restore(best))
+	_, acc, err := trainer.Evaluate(testSet)
+	require.NoError(t, err)
+	require.Equal(t, summary.BestValTestAccuracy, acc)
+
+	for _, tc := range []struct {
+		start     int
+		wantEpoch int
+		wantAcc   float64
+	}{
+		{3, summary.BestValEpoch, summary.BestValAccuracy}, // resumed after the best epoch
+		{summary.BestValEpoch - 1, 0, 0},                   // resumed before it: a new course
+	} {
+		resumed, err := NewTrainer(b, cfg, testSet.NumFeatures, testSet.NumClasses)
+		require.NoError(t, err)
+		require.NoError(t, restoreBest(resumed, dir, tc.start))
+		epoch, acc := resumed.BestValidation()
+		require.Equal(t, tc.wantEpoch, epoch, "start %d", tc.start)
+		require.Equal(t, tc.wantAcc, acc, "start %d", tc.start)
+	}
+}

@@ -53,6 +53,14 @@ type Config struct {
 	// Optimizer is "adam" (GoMLX's Adam with its default betas).
 	Optimizer    string  `json:"optimizer" yaml:"optimizer"`
 	LearningRate float64 `json:"learning_rate" yaml:"learning_rate"`
+	// AdamEpsilon is Adam's epsilon, the term added to the root of the
+	// second moment before dividing by it (0: GoMLX's default, 1e-7).
+	// A spiking layer's gradient component is zero in the many batches
+	// where its neuron's spike does not change the loss; Adam's second
+	// moment then decays, and the next non-zero gradient takes a step of
+	// several times the learning rate. An epsilon near the gradients' own
+	// scale bounds those steps.
+	AdamEpsilon float64 `json:"adam_epsilon,omitempty" yaml:"adam_epsilon,omitempty"`
 	// GradScale and GradClip transform the gradient before the optimizer
 	// sees it, as jaxsnn's optax.chain(scale(1/tau_syn), clip(0.01), adam):
 	// every gradient component is multiplied by GradScale (0: 1), then
@@ -140,6 +148,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0) {
 		add("learning_rate", "must be a positive finite number, got %g", c.LearningRate)
+	}
+	if c.AdamEpsilon < 0 || math.IsNaN(c.AdamEpsilon) || math.IsInf(c.AdamEpsilon, 0) {
+		add("adam_epsilon", "must be a finite number >= 0, got %g", c.AdamEpsilon)
 	}
 	if c.LRStepSize < 1 {
 		add("lr_step_size", "must be >= 1, got %d", c.LRStepSize)

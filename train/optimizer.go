@@ -13,7 +13,11 @@ import (
 // learning rate, behind the gradient transformation of GradScale and
 // GradClip when either is set.
 func newOptimizer(cfg Config) optimizers.Interface {
-	adam := optimizers.Adam().LearningRate(cfg.LearningRate).Done()
+	config := optimizers.Adam().LearningRate(cfg.LearningRate)
+	if cfg.AdamEpsilon != 0 {
+		config = config.Epsilon(cfg.AdamEpsilon)
+	}
+	adam := config.Done()
 	if cfg.GradScale == 0 && cfg.GradClip == 0 {
 		return adam
 	}

@@ -2,7 +2,9 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -75,6 +77,9 @@ func (r *Run) Execute(ctx context.Context) (Summary, error) {
 		}
 		start = r.From.Manifest.Epoch
 		history = slices.Clone(r.From.Manifest.History)
+		if err := restoreBest(trainer, r.Dir, start); err != nil {
+			return summary, err
+		}
 		// Temporary files of a killed process's atomic writes.
 		leftovers, _ := filepath.Glob(filepath.Join(r.Dir, ".*.tmp-*"))
 		for _, f := range leftovers {
@@ -97,6 +102,11 @@ func (r *Run) Execute(ctx context.Context) (Summary, error) {
 			}
 			if m.Epoch%every == 0 || m.Epoch == cfg.Epochs || slices.Contains(cfg.SavePoints, m.Epoch) {
 				if err := SaveCheckpoint(trainer, r.Dir, m.Epoch, history, r.BackendName, append(slices.Clone(cfg.SavePoints), cfg.Epochs)); err != nil && saveErr == nil {
+					saveErr = err
+				}
+			}
+			if best, _ := trainer.BestValidation(); best == m.Epoch {
+				if err := SaveBestCheckpoint(trainer, r.Dir, m.Epoch, history, r.BackendName); err != nil && saveErr == nil {
 					saveErr = err
 				}
 			}
@@ -204,4 +214,25 @@ func crashPoint(name string, epoch int) {
 	}
 	fmt.Fprintf(os.Stderr, "gosnn: at crash point %s\n", want)
 	time.Sleep(time.Hour)
+}
+
+// restoreBest gives a resumed trainer the best-validation weights of the
+// epochs before start from the run's best-validation checkpoint, so that a
+// continued run reports the same best epoch as an uninterrupted one. A
+// checkpoint from after start (the run continues from an earlier save
+// point, on a new course) is ignored: the next epoch's weights replace it.
+func restoreBest(t *Trainer, runDir string, start int) error {
+	dir := BestValDir(runDir)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	c, err := ReadCheckpoint(dir)
+	if err != nil {
+		return fmt.Errorf("best-validation checkpoint: %w", err)
+	}
+	m := c.Manifest
+	if m.Epoch > start || len(m.History) < m.Epoch {
+		return nil
+	}
+	return t.SetBest(m.Epoch, m.History[m.Epoch-1].ValAccuracy, State(c.values))
 }

@@ -160,6 +160,23 @@ func (t *Trainer) BestValidation() (epoch int, accuracy float64) {
 	return t.best.epoch, t.best.accuracy
 }
 
+// SetBest makes s, the variables after epoch with the given validation
+// accuracy, the best-validation weights that Fit compares later epochs with
+// (a resumed run). The shapes must be those of the trainer's variables.
+func (t *Trainer) SetBest(epoch int, accuracy float64, s State) error {
+	for v := range t.ctx.IterVariables() {
+		value, ok := s[v.ScopeAndName()]
+		if !ok {
+			return fmt.Errorf("best-validation weights: variable %s is missing", v.ScopeAndName())
+		}
+		if !value.Shape().Equal(v.Shape()) {
+			return fmt.Errorf("best-validation weights: %s has shape %s, the variable %s", v.ScopeAndName(), value.Shape(), v.Shape())
+		}
+	}
+	t.best.epoch, t.best.accuracy, t.best.state = epoch, accuracy, s
+	return nil
+}
+
 // RestoreBest sets the variables to their values after the epoch of the
 // best validation accuracy (see BestValidation).
 func (t *Trainer) RestoreBest() error {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,6 +191,16 @@ func TestInferencePrintsRecordedAccuracy(t *testing.T) {
 	stdout.Reset()
 	require.NoError(t, run(context.Background(), []string{"inference", dir, "1", "--split", "val"}, &stdout))
 	require.Contains(t, stdout.String(), "epoch 1")
+
+	// The best-validation checkpoint holds the weights whose accuracies
+	// summary.json records as best_val_*.
+	for split, key := range map[string]string{"val": "best_val_accuracy", "test": "best_val_test_accuracy"} {
+		stdout.Reset()
+		require.NoError(t, run(context.Background(), []string{"inference", dir, "best-val", "--split", split}, &stdout))
+		want := strconv.FormatFloat(summary[key].(float64), 'g', -1, 64)
+		require.Contains(t, stdout.String(), "\n"+split+"_accuracy "+want+"\n")
+		require.Contains(t, stdout.String(), fmt.Sprintf("epoch %d,", int(summary["best_val_epoch"].(float64))))
+	}
 }
 
 // TestRunFolderBadInput: continue and inference name the folder or epoch
@@ -202,6 +213,10 @@ func TestRunFolderBadInput(t *testing.T) {
 	require.NoError(t, run(context.Background(), append(crashArgs, "--epochs", "2", "--checkpoint-every", "5", "--out", out), &bytes.Buffer{}))
 	dir := onlyRun(t, out)
 	missing := filepath.Join(out, "no-such-run")
+	// A run of an older gosnn, without a best-validation checkpoint.
+	noBest := filepath.Join(out, "older-run")
+	require.NoError(t, os.CopyFS(noBest, os.DirFS(dir)))
+	require.NoError(t, os.RemoveAll(filepath.Join(noBest, "checkpoints", "best-val")))
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -210,7 +225,8 @@ func TestRunFolderBadInput(t *testing.T) {
 		{[]string{"continue", missing}, missing + " is not a results folder (no such folder)"},
 		{[]string{"inference", dir, "1"}, dir + " has no save point at epoch 1 (checkpoints: 2)"},
 		{[]string{"continue", dir, "7"}, dir + " has no save point at epoch 7 (checkpoints: 2)"},
-		{[]string{"inference", dir, "two"}, `EPOCH must be a positive integer, got "two"`},
+		{[]string{"inference", dir, "two"}, `EPOCH must be a positive integer or best-val, got "two"`},
+		{[]string{"inference", noBest, "best-val"}, noBest + " has no best-validation checkpoint"},
 		{[]string{"inference", dir, "--split", "dev"}, `--split must be test, val or train, got "dev"`},
 		{[]string{"inference"}, "no results folder given"},
 		{[]string{"inference", out}, "is not a results folder of gosnn train"},

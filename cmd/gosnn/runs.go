@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,11 +33,18 @@ func openRun(dir, epochArg string) (train.Config, *train.Checkpoint, error) {
 	if len(epochs) == 0 {
 		return cfg, nil, fmt.Errorf("%s has no checkpoint (it stopped before its first save)", dir)
 	}
+	if epochArg == train.BestValCheckpoint {
+		ckpt, err := train.ReadCheckpoint(train.BestValDir(dir))
+		if errors.Is(err, fs.ErrNotExist) {
+			return cfg, nil, fmt.Errorf("%s has no best-validation checkpoint (%s; runs before 2026-12-02 did not write one)", dir, train.BestValDir(dir))
+		}
+		return cfg, ckpt, err
+	}
 	epoch := epochs[len(epochs)-1]
 	if epochArg != "" {
 		epoch, err = strconv.Atoi(epochArg)
 		if err != nil || epoch < 1 {
-			return cfg, nil, usagef("EPOCH must be a positive integer, got %q", epochArg)
+			return cfg, nil, usagef("EPOCH must be a positive integer or %s, got %q", train.BestValCheckpoint, epochArg)
 		}
 		found := false
 		for _, e := range epochs {
@@ -150,7 +158,7 @@ func inferenceCommand(_ context.Context, args []string, stdout io.Writer) error 
 	split := fs.String("split", "test", "data split to evaluate: test, val or train")
 	backendFlag := fs.String("backend", "", "computation backend (default: $GOMLX_BACKEND, else go)")
 	dir, cfg, ckpt, err := parseRunArgs(fs, args, "inference",
-		"Accuracy and loss of a saved network (its newest checkpoint, or that of EPOCH).", stdout)
+		"Accuracy and loss of a saved network (its newest checkpoint, that of EPOCH, or with EPOCH = best-val the weights of the best validation accuracy).", stdout)
 	if err != nil || dir == "" {
 		return err
 	}
