@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -67,6 +68,63 @@ func TestWeightBumping(t *testing.T) {
 	}
 	for _, w := range tensors.MustCopyFlatData[float64](ov) {
 		require.Equal(t, 0.5, w, "output layer must not be bumped (nor trained: its loss has no gradient)")
+	}
+}
+
+// TestBumpSkipsStep trains one batch in which the hidden layer bumps (37 %
+// of its first spikes missing, above its max_missing of 30 %) while the
+// output layer has a gradient, with and without bump_skips_step, from the
+// same initial weights. Skipping leaves Adam's moments and step count at
+// zero and moves the weights by the bump alone; without it the batch also
+// takes Adam's first step, whose components are +-learning_rate.
+func TestBumpSkipsStep(t *testing.T) {
+	backend, _, err := graph.NewBackend("go")
+	require.NoError(t, err)
+	states := map[bool]State{}
+	for _, skip := range []bool{true, false} {
+		cfg := shipped(t, "yin_yang_fastanddeep", 30)
+		cfg.DType = "float64"
+		cfg.Epochs, cfg.BatchSize = 1, 20
+		cfg.BumpSkipsStep = skip
+		cfg.Network.Node("to_hidden").Init = &topology.Init{Mean: 0.5, Std: 1.5}
+		d := smallYinYang(t, 20, 1)
+		trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+		require.NoError(t, err)
+		history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{})
+		require.NoError(t, err)
+		require.Equal(t, 1, history[0].Bumps)
+		require.Greater(t, history[0].Silent[0], 0.3)
+		states[skip], err = trainer.State()
+		require.NoError(t, err)
+	}
+	values := func(skip bool, name string) []float64 {
+		v, ok := states[skip][name]
+		require.True(t, ok, name)
+		return tensors.MustCopyFlatData[float64](v)
+	}
+	step := func(skip bool) int64 {
+		return tensors.MustCopyFlatData[int64](states[skip]["/AdamOptimizer/global_step"])[0]
+	}
+	require.Equal(t, int64(0), step(true))
+	require.Equal(t, int64(1), step(false))
+	for _, layer := range []string{"to_hidden", "to_output"} {
+		for _, moment := range []string{"1st", "2nd"} {
+			name := "/AdamOptimizer/" + layer + "/weights_" + moment + "_moment"
+			for _, m := range values(true, name) {
+				require.Zero(t, m, name)
+			}
+			require.NotZero(t, slices.Max(values(false, name)), name)
+		}
+		// The bump is the same in both runs: the weights differ by Adam's step.
+		lr := shipped(t, "yin_yang_fastanddeep", 30).LearningRate
+		skipped, stepped := values(true, "/"+layer+"/weights"), values(false, "/"+layer+"/weights")
+		largest := 0.0
+		for i := range skipped {
+			d := math.Abs(stepped[i] - skipped[i])
+			require.LessOrEqual(t, d, lr*(1+1e-6), "%s[%d]", layer, i)
+			largest = max(largest, d)
+		}
+		require.InDelta(t, lr, largest, lr*1e-3, "%s: some weight took a full Adam step", layer)
 	}
 }
 
