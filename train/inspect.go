@@ -61,6 +61,18 @@ func (t *Trainer) Inspect(backend backends.Backend, sets ...*Dataset) ([]*Inspec
 	}
 	defer exec.Finalize()
 	var out []*Inspection
+	err = t.withAverages(func() error {
+		var err error
+		out, err = t.inspect(exec, &names, &sizes, sets)
+		return err
+	})
+	return out, err
+}
+
+// inspect runs Inspect's forward pass over the sets; the graph sets the
+// populations' names and sizes when it is built, at its first call.
+func (t *Trainer) inspect(exec *mlctx.Exec, names *[]string, sizes *[]int, sets []*Dataset) ([]*Inspection, error) {
+	var out []*Inspection
 	for _, d := range sets {
 		if err := t.checkData(d, "inspected"); err != nil {
 			return nil, err
@@ -78,13 +90,13 @@ func (t *Trainer) Inspect(backend backends.Backend, sets ...*Dataset) ([]*Inspec
 				return nil, fmt.Errorf("inspect: %s set, samples %d..%d: %w", d.Name, start, start+bt.n-1, err)
 			}
 			if in.Times == nil {
-				in.Populations, in.Sizes = names, sizes
-				in.Times = make([][]float64, len(names))
+				in.Populations, in.Sizes = *names, *sizes
+				in.Times = make([][]float64, len(*names))
 			}
 			pred := tensors.MustCopyFlatData[int32](res[0])
 			in.Predictions = append(in.Predictions, pred[:bt.n]...)
-			for p := range names {
-				in.Times[p] = append(in.Times[p], flatFloat64(res[1+p])[:bt.n*sizes[p]]...)
+			for p := range *names {
+				in.Times[p] = append(in.Times[p], flatFloat64(res[1+p])[:bt.n*(*sizes)[p]]...)
 			}
 		}
 		out = append(out, in)

@@ -146,7 +146,7 @@ func (r *Run) Execute(ctx context.Context) (Summary, error) {
 				return summary, fmt.Errorf("%s set: %w", e.name, err)
 			}
 		}
-		if err := SaveWeights(trainer.Context(), filepath.Join(r.Dir, "weights.json")); err != nil {
+		if err := trainer.withAverages(func() error { return SaveWeights(trainer.Context(), filepath.Join(r.Dir, "weights.json")) }); err != nil {
 			return summary, err
 		}
 	}

@@ -277,6 +277,7 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
 		t.applyTuning(x.Graph(), net.Tuned)
 		bump := t.bumpWeights(ctx, net, mask)
+		t.updateAverages(ctx, x.Graph())
 		correct := snn.CountCorrect(t.cfg.Loss.Predict(out), labels, mask, t.dtype)
 		return []*Node{loss, correct, bump.layer, net.Overflow, bump.value, bump.silent, allFinite(ctx, x.Graph(), t.dtype)}
 	})
@@ -692,11 +693,21 @@ func spread(xs []float64) (lo, hi, std float64) {
 	return lo, hi, math.Sqrt(std)
 }
 
-// Evaluate returns the mean loss and the accuracy on d.
+// Evaluate returns the mean loss and the accuracy on d, of the averaged
+// weights when Config.WeightAverage is set.
 func (t *Trainer) Evaluate(d *Dataset) (loss, accuracy float64, err error) {
 	if err := t.checkData(d, "evaluation"); err != nil {
 		return 0, 0, err
 	}
+	err = t.withAverages(func() error {
+		loss, accuracy, err = t.evaluate(d)
+		return err
+	})
+	return loss, accuracy, err
+}
+
+// evaluate is Evaluate with the variables as they are.
+func (t *Trainer) evaluate(d *Dataset) (loss, accuracy float64, err error) {
 	size := t.cfg.EvalBatchSize
 	var lossSum, correct float64
 	for start := 0; start < d.Size(); start += size {
