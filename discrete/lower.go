@@ -35,6 +35,12 @@ func init() { topology.RegisterLowering(topology.FamilyDiscrete, Lower) }
 //     first step);
 //   - discrete_lif populations step with LIFStep, discrete_li with LIStep.
 //
+// An input with a shape takes frames instead: the features are net.Steps
+// frames of its size, frame t being the input's spikes at step t. A
+// conv2d projection convolves its source's output, seen as frames
+// [height, width, channels] (topology/conv.go), with the weights
+// [kernel·kernel·source channels, channels] (no bias), as Conv2D does.
+//
 // A projection's weights are the variable "weights" [inputs, size] in the
 // scope of its name, initialised N(mean, std²); learnable decays are
 // "mem_decay" and "syn_decay" in the scope of their population. The
@@ -56,8 +62,13 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 	for _, node := range net.Nodes {
 		switch node.Kind {
 		case topology.KindInput:
-			if features.Rank() != 2 || features.Shape().Dim(1) != node.Size {
-				panicf("network input %q has size %d, the features are %s", node.Name, node.Size, features.Shape())
+			if features.Rank() != 2 || features.Shape().Dim(1) != net.InputFeatures() {
+				panicf("network input %q takes %d features, the features are %s", node.Name, net.InputFeatures(), features.Shape())
+			}
+			if node.Shape != nil {
+				// Frames: the data's own spikes (counts) at every step.
+				frames[node.Name] = unstackData(StopGradient(Reshape(features, batch, steps, node.Size)))
+				continue
 			}
 			times, _ := node.Encoding.Encode(features)
 			frames[node.Name] = unstackData(Bin(times, steps, net.DT, float64(node.Copies())))
@@ -79,20 +90,26 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		sources []string
 		w       *Node
 		v       *context.Variable
+		conv    *convGeometry // nil: linear
 	}
 	incoming := map[string][]projection{}
 	for _, node := range net.Nodes {
-		if node.Kind != topology.KindLinear {
+		if !topology.IsProjection(node.Kind) {
 			continue
 		}
 		target := net.Node(net.Targets(node.Name)[0])
 		p := projection{name: node.Name, sources: net.Sources(node.Name)}
-		rows := 0
+		rows, cols := 0, target.Size
 		for _, s := range p.sources {
 			rows += size(s)
 		}
+		if node.Kind == topology.KindConv2D {
+			c := net.ConvOf(node.Name)
+			p.conv = &convGeometry{in: c.In, kernel: node.Kernel, stride: node.ConvStride(), padding: node.Padding}
+			rows, cols = node.Kernel*node.Kernel*c.In[0], node.Channels
+		}
 		pctx := ctx.In(node.Name).WithInitializer(normalInit(ctx.In(node.Name), node.Init.Mean, node.Init.Std))
-		p.v = pctx.VariableWithShape("weights", shapes.Make(dtype, rows, target.Size))
+		p.v = pctx.VariableWithShape("weights", shapes.Make(dtype, rows, cols))
 		p.w = p.v.ValueGraph(g)
 		incoming[target.Name] = append(incoming[target.Name], p)
 	}
@@ -154,7 +171,12 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 				if len(parts) > 1 {
 					in = Concatenate(parts, 1)
 				}
-				y := snngraph.MatMulFastGrad(in, proj.w)
+				var y *Node
+				if proj.conv != nil {
+					y = proj.conv.apply(in, proj.w)
+				} else {
+					y = snngraph.MatMulFastGrad(in, proj.w)
+				}
 				if x == nil {
 					x = y
 				} else {
@@ -202,6 +224,9 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		first := ReduceMin(Where(GreaterThan(StopGradient(trace), ZerosLike(trace)), at, Infinity(g, dtype, 1)), 1)
 		lp := topology.LoweredPopulation{Name: p.node.Name, FirstTimes: first, Spikes: trace, MaxMissing: p.node.MaxMissing}
 		for _, proj := range incoming[p.node.Name] {
+			if proj.conv != nil {
+				continue // its columns are channels, shared by many neurons: no per-neuron bumping
+			}
 			lp.Incoming = append(lp.Incoming, topology.WeightColumns{Variable: proj.v})
 		}
 		out.Populations = append(out.Populations, lp)
@@ -326,4 +351,32 @@ func surrogateOf(s *topology.SurrogateSpec) Surrogate {
 		scale = DefaultScale(kind)
 	}
 	return Surrogate{Kind: kind, Scale: scale}
+}
+
+// convGeometry is a conv2d projection of a lowered network.
+type convGeometry struct {
+	in                      []int // [channels, height, width]
+	kernel, stride, padding int
+}
+
+// apply convolves x [batch, h·w·c] (channels-last) with w [k·k·c, out]:
+// [batch, h'·w'·out].
+func (c *convGeometry) apply(x, w *Node) *Node {
+	batch := x.Shape().Dim(0)
+	frames := Reshape(x, batch, c.in[1], c.in[2], c.in[0])
+	if c.padding > 0 {
+		frames = zeroPad(frames, c.padding)
+	}
+	y := snngraph.MatMulFastGrad(Reshape(convPatches(frames, c.kernel, c.stride), -1, w.Shape().Dim(0)), w)
+	return Reshape(y, batch, -1)
+}
+
+// zeroPad pads the height and width of x [batch, h, w, c] with p zeros on
+// each side (by concatenation, which every backend differentiates).
+func zeroPad(x *Node, p int) *Node {
+	d := x.Shape().Dimensions
+	rows := Zeros(x.Graph(), shapes.Make(x.DType(), d[0], p, d[2], d[3]))
+	x = Concatenate([]*Node{rows, x, rows}, 1)
+	cols := Zeros(x.Graph(), shapes.Make(x.DType(), d[0], d[1]+2*p, p, d[3]))
+	return Concatenate([]*Node{cols, x, cols}, 2)
 }

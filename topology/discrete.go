@@ -109,8 +109,15 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 			at("steps", "used only by networks of discrete populations")
 		}
 		for i, node := range n.Nodes {
+			p := fmt.Sprintf("nodes[%d] (%s)", i, node.Name)
 			if node.Euler != nil {
-				at(fmt.Sprintf("nodes[%d] (%s).euler", i, node.Name), "not used by a %s node", node.Kind)
+				at(p+".euler", "not used by a %s node", node.Kind)
+			}
+			if node.Kind == KindConv2D {
+				at(p+".kind", "conv2d projections belong to discrete networks (discrete_lif, discrete_li populations)")
+			}
+			if node.Kind == KindInput && node.Shape != nil {
+				at(p+".shape", "frame inputs belong to discrete networks (discrete_lif, discrete_li populations)")
 			}
 		}
 		return

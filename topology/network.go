@@ -96,12 +96,19 @@ const (
 	KindInput  = "input"
 	KindBias   = "bias"
 	KindLinear = "linear"
+	// KindConv2D is a convolutional projection (discrete family only;
+	// topology/conv.go).
+	KindConv2D = "conv2d"
 	KindTTFS   = "ttfs"
 	KindLIF    = "lif"
 )
 
 // NodeKinds lists the known node kinds.
-var NodeKinds = []string{KindInput, KindBias, KindLinear, KindTTFS, KindLIF, KindDiscreteLIF, KindDiscreteLI}
+var NodeKinds = []string{KindInput, KindBias, KindLinear, KindConv2D, KindTTFS, KindLIF, KindDiscreteLIF, KindDiscreteLI}
+
+// IsProjection reports whether a node kind is a projection (trainable
+// weights between sources and one population): linear or conv2d.
+func IsProjection(kind string) bool { return kind == KindLinear || kind == KindConv2D }
 
 // IsPopulation reports whether a node kind is a population of neurons.
 func IsPopulation(kind string) bool { _, ok := kindFamily[kind]; return ok }
@@ -118,6 +125,16 @@ type Node struct {
 	// Encoding turns an input's features in [0, 1] into spikes (latency
 	// by default, or jaxsnn's spatio-temporal code).
 	Encoding *snn.Encoding `json:"encoding,omitempty" yaml:"encoding,omitempty"`
+	// Shape, when set, makes an input of a discrete network take frames:
+	// [channels, height, width] with Size = their product; each sample's
+	// features are Network.Steps frames (topology/conv.go).
+	Shape []int `json:"shape,omitempty" yaml:"shape,omitempty,flow"`
+	// Channels, Kernel, Stride and Padding are a conv2d projection's
+	// output channels, square kernel side, stride (0: 1) and zero padding.
+	Channels int `json:"channels,omitempty" yaml:"channels,omitempty"`
+	Kernel   int `json:"kernel,omitempty" yaml:"kernel,omitempty"`
+	Stride   int `json:"stride,omitempty" yaml:"stride,omitempty"`
+	Padding  int `json:"padding,omitempty" yaml:"padding,omitempty"`
 	// Times are a bias node's spike times.
 	Times []float64 `json:"times,omitempty" yaml:"times,omitempty"`
 	// Duplication repeats each of a bias node's spikes that many times
@@ -257,7 +274,9 @@ func (n *Network) Validate(prefix string) error {
 			if node.Size < 1 {
 				at(p+".size", "must be >= 1, got %d", node.Size)
 			}
-			if node.Encoding == nil {
+			if node.Shape != nil {
+				n.validateInputShape(p, node, at)
+			} else if node.Encoding == nil {
 				at(p+".encoding", "an input needs an encoding (early, late; or kind: spatio_temporal, t_late, duplication)")
 			} else if err := node.Encoding.Validate(); err != nil {
 				at(p+".encoding", "%v", err)
@@ -275,8 +294,11 @@ func (n *Network) Validate(prefix string) error {
 					at(fmt.Sprintf("%s.times[%d]", p, j), "must be finite and >= 0, got %g", t)
 				}
 			}
-		case KindLinear:
+		case KindLinear, KindConv2D:
 			unused("size", node.Size != 0)
+			if node.Kind == KindConv2D {
+				validateConv(p, node, at)
+			}
 			if node.Init == nil {
 				at(p+".init", "a projection needs an init (mean, std)")
 			} else if !(node.Init.Std >= 0) || math.IsInf(node.Init.Std, 0) || math.IsNaN(node.Init.Mean) || math.IsInf(node.Init.Mean, 0) {
@@ -330,8 +352,17 @@ func (n *Network) Validate(prefix string) error {
 			unused("times", len(node.Times) > 0)
 			unused("duplication", node.Duplication != 0)
 		}
-		if node.Kind != KindLinear {
+		if !IsProjection(node.Kind) {
 			unused("init", node.Init != nil)
+		}
+		if node.Kind != KindInput {
+			unused("shape", node.Shape != nil)
+		}
+		if node.Kind != KindConv2D {
+			unused("channels", node.Channels != 0)
+			unused("kernel", node.Kernel != 0)
+			unused("stride", node.Stride != 0)
+			unused("padding", node.Padding != 0)
 		}
 	}
 	if inputs != 1 {
@@ -364,16 +395,19 @@ func (n *Network) Validate(prefix string) error {
 		switch {
 		case toKind == KindInput || toKind == KindBias:
 			at(p, "edge [%s, %s]: a %s node receives no edges", e.From, e.To, toKind)
-		case toKind == KindLinear && fromKind == KindLinear:
+		case IsProjection(toKind) && IsProjection(fromKind):
 			at(p, "edge [%s, %s]: a projection's source must be an input, bias or population", e.From, e.To)
-		case IsPopulation(toKind) && fromKind != KindLinear:
-			at(p, "edge [%s, %s]: a population receives edges only from projections (linear nodes)", e.From, e.To)
+		case IsPopulation(toKind) && !IsProjection(fromKind):
+			at(p, "edge [%s, %s]: a population receives edges only from projections (linear or conv2d nodes)", e.From, e.To)
 		}
 	}
 	for i, node := range n.Nodes {
 		p := fmt.Sprintf("nodes[%d] (%s)", i, node.Name)
 		switch {
-		case node.Kind == KindLinear:
+		case IsProjection(node.Kind):
+			if node.Kind == KindConv2D && len(n.Sources(node.Name)) > 1 {
+				at(p, "conv2d %q convolves one source, has %d (%s)", node.Name, len(n.Sources(node.Name)), strings.Join(n.Sources(node.Name), ", "))
+			}
 			if len(n.Sources(node.Name)) == 0 {
 				at(p, "projection %q has no source (no edge leads to it)", node.Name)
 			}
@@ -422,6 +456,7 @@ func (n *Network) Validate(prefix string) error {
 		return errors.Join(errs...)
 	}
 	n.validateDelayLayers(layers, at)
+	n.validateShapes(at)
 	for _, l := range layers {
 		if len(l.Populations) > 1 || l.SelfLoop {
 			for _, name := range l.Populations {
@@ -468,7 +503,7 @@ func (n *Network) Layers() ([]Layer, error) {
 	adj := make([][]int, len(pops))
 	self := make([]bool, len(pops))
 	for _, node := range n.Nodes {
-		if node.Kind != KindLinear {
+		if !IsProjection(node.Kind) {
 			continue
 		}
 		for _, to := range n.Targets(node.Name) {

@@ -244,7 +244,10 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		return nil, fmt.Errorf("trainer: need >= 1 input and >= 2 classes, got %d and %d", numInputs, numClasses)
 	}
 	for _, n := range cfg.Network.Nodes {
-		if n.Kind == topology.KindInput && n.Size != numInputs {
+		if n.Kind == topology.KindInput && cfg.Network.InputFeatures() != numInputs {
+			if n.Shape != nil {
+				return nil, fmt.Errorf("network input %q takes %d steps of %d features (shape %v), %d features; the data set has %d", n.Name, cfg.Network.Steps, n.Size, n.Shape, cfg.Network.InputFeatures(), numInputs)
+			}
 			return nil, fmt.Errorf("network input %q has size %d, the data set has %d features", n.Name, n.Size, numInputs)
 		}
 	}
