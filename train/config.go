@@ -20,12 +20,17 @@ import (
 type Config struct {
 	// Name names the experiment; results go to <out>/<name>_<timestamp>.
 	Name string `json:"name" yaml:"name"`
-	// Data is the data set: "yinyang" (generated) or "mnist" (read from
-	// the IDX files in DataDir).
+	// Data is the data set: "yinyang" (generated), "mnist" (read from
+	// the IDX files in DataDir) or "nmnist" (the event files of DataDir's
+	// train/ and test/ folders, binned into frames).
 	Data string `json:"data" yaml:"data"`
-	// DataDir is the folder of a data set read from files (mnist); gosnn
-	// downloads nothing.
+	// DataDir is the folder of a data set read from files (mnist, nmnist);
+	// gosnn downloads nothing.
 	DataDir string `json:"data_dir,omitempty" yaml:"data_dir,omitempty"`
+	// FrameUS is the duration in microseconds of one frame of an event
+	// data set (nmnist): each sample's events are counted in network.steps
+	// frames of FrameUS, and events after the last frame are left out.
+	FrameUS float64 `json:"frame_us,omitempty" yaml:"frame_us,omitempty"`
 
 	Seed  int64  `json:"seed" yaml:"seed"`
 	DType string `json:"dtype" yaml:"dtype"`
@@ -120,7 +125,7 @@ type Config struct {
 }
 
 // Data sets known to the trainer.
-var DataSets = []string{"yinyang", "mnist"}
+var DataSets = []string{"yinyang", "mnist", "nmnist"}
 
 // Optimizers known to the trainer.
 var Optimizers = []string{"adam"}
@@ -137,6 +142,11 @@ func (c Config) Validate() error {
 	}
 	if !slices.Contains(DataSets, c.Data) {
 		add("data", "must be one of %v, got %q", DataSets, c.Data)
+	}
+	if c.Data == "nmnist" {
+		errs = append(errs, c.validateNMNIST()...)
+	} else if c.FrameUS != 0 {
+		add("frame_us", "used only by event data sets (data: nmnist), not by %q", c.Data)
 	}
 	if c.Epochs < 1 {
 		add("epochs", "must be >= 1, got %d", c.Epochs)

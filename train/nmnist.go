@@ -3,10 +3,14 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/gosnn/gosnn/topology"
 )
 
 // N-MNIST (Orchard et al. 2015, "Converting static image datasets to
@@ -113,33 +117,179 @@ func BinEvents(events []Event, steps int, binUS float64, width, height int) (fra
 // microseconds: a Dataset whose features are the frames [steps, 34, 34, 2]
 // flattened. It returns how many events fell after the last frame.
 func LoadNMNIST(dir string, steps int, binUS float64) (*Dataset, int, error) {
-	if steps < 1 || !(binUS > 0) {
-		return nil, 0, fmt.Errorf("n-mnist: need steps >= 1 and a positive bin, got %d and %g us", steps, binUS)
+	files, err := nmnistFiles(dir)
+	if err != nil {
+		return nil, 0, err
 	}
-	d := &Dataset{Name: "nmnist:" + filepath.Base(dir), NumFeatures: steps * NMNISTSide * NMNISTSide * 2, NumClasses: 10}
-	for c := range 10 {
-		d.ClassNames = append(d.ClassNames, strconv.Itoa(c))
-	}
-	dropped := 0
+	return loadNMNIST("nmnist:"+filepath.Base(dir), files, steps, binUS)
+}
+
+// nmnistFile is one sample file and its digit.
+type nmnistFile struct {
+	path  string
+	label int32
+}
+
+// nmnistFiles lists the sample files of a split folder, by digit, then name.
+func nmnistFiles(dir string) ([]nmnistFile, error) {
+	var out []nmnistFile
 	for c := range 10 {
 		files, err := filepath.Glob(filepath.Join(dir, strconv.Itoa(c), "*.bin"))
 		if err != nil {
-			return nil, 0, fmt.Errorf("n-mnist: %w", err)
+			return nil, fmt.Errorf("n-mnist: %w", err)
 		}
 		slices.Sort(files)
 		for _, f := range files {
-			events, err := ReadEvents(f)
-			if err != nil {
-				return nil, 0, err
-			}
-			frames, n := BinEvents(events, steps, binUS, NMNISTSide, NMNISTSide)
-			dropped += n
-			d.Features = append(d.Features, frames...)
-			d.Labels = append(d.Labels, int32(c))
+			out = append(out, nmnistFile{path: f, label: int32(c)})
 		}
 	}
-	if d.Size() == 0 {
-		return nil, 0, errors.New("n-mnist: no samples in " + dir + " (expected " + filepath.Join(dir, "<digit>", "*.bin") + ")")
+	if len(out) == 0 {
+		return nil, errors.New("n-mnist: no samples in " + dir + " (expected " + filepath.Join(dir, "<digit>", "*.bin") + ")")
+	}
+	return out, nil
+}
+
+// loadNMNIST reads and bins the files.
+func loadNMNIST(name string, files []nmnistFile, steps int, binUS float64) (*Dataset, int, error) {
+	if steps < 1 || !(binUS > 0) {
+		return nil, 0, fmt.Errorf("n-mnist: need steps >= 1 and a positive bin, got %d and %g us", steps, binUS)
+	}
+	d := &Dataset{Name: name, NumFeatures: steps * NMNISTSide * NMNISTSide * 2, NumClasses: 10}
+	for c := range 10 {
+		d.ClassNames = append(d.ClassNames, strconv.Itoa(c))
+	}
+	d.Features = make([]float32, 0, len(files)*d.NumFeatures)
+	dropped := 0
+	for _, f := range files {
+		events, err := ReadEvents(f.path)
+		if err != nil {
+			return nil, 0, err
+		}
+		frames, n := BinEvents(events, steps, binUS, NMNISTSide, NMNISTSide)
+		dropped += n
+		d.Features = append(d.Features, frames...)
+		d.Labels = append(d.Labels, f.label)
 	}
 	return d, dropped, nil
+}
+
+// NMNISTShape is the frame shape [channels, height, width] of N-MNIST
+// (OFF and ON events on the 34 x 34 sensor), the shape a config's frame
+// input must have.
+var NMNISTShape = []int{2, NMNISTSide, NMNISTSide}
+
+// validateNMNIST checks the keys of data: nmnist: frame_us and the
+// network's frame input.
+func (c Config) validateNMNIST() []error {
+	var errs []error
+	if !(c.FrameUS > 0) || math.IsInf(c.FrameUS, 0) {
+		errs = append(errs, &topology.FieldError{Path: "frame_us", Msg: fmt.Sprintf("data nmnist bins each sample's events into network.steps frames of frame_us microseconds; needs frame_us > 0, got %g", c.FrameUS)})
+	}
+	for i, n := range c.Network.Nodes {
+		if n.Kind == topology.KindInput && !slices.Equal(n.Shape, NMNISTShape) {
+			errs = append(errs, &topology.FieldError{Path: fmt.Sprintf("network.nodes[%d] (%s).shape", i, n.Name),
+				Msg: fmt.Sprintf("data nmnist gives frames of shape %v (OFF/ON channels, 34 x 34 pixels), size %d; the input has shape %v", NMNISTShape, 2*NMNISTSide*NMNISTSide, n.Shape)})
+		}
+	}
+	return errs
+}
+
+// nmnistSplitDir finds a split folder (train or test; the published data
+// set names them Train and Test).
+func nmnistSplitDir(dataDir, split string) (string, error) {
+	for _, name := range []string{split, strings.ToUpper(split[:1]) + split[1:]} {
+		p := filepath.Join(dataDir, name)
+		if info, err := os.Stat(p); err == nil && info.IsDir() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("data_dir %s: no folder %s: data nmnist expects %s and %s (N-MNIST's Train and Test folders; one subfolder 0-9 per digit of 40-bit event files)",
+		dataDir, filepath.Join(dataDir, split), filepath.Join(dataDir, "train", "<digit>", "*.bin"), filepath.Join(dataDir, "test", "<digit>", "*.bin"))
+}
+
+// evenlySpaced picks k of n indices evenly spaced (the middle of each of k equal
+// stretches). The files are ordered by digit, so every digit keeps about
+// its share.
+func evenlySpaced(n, k int) []int {
+	out := make([]int, k)
+	for j := range out {
+		out[j] = (2*j + 1) * n / (2 * k)
+	}
+	return out
+}
+
+// NMNISTSplits reads the N-MNIST files of cfg.DataDir (train/ and test/,
+// each <digit>/*.bin) binned into cfg.Network.Steps frames of cfg.FrameUS
+// microseconds. The validation set is val_size (0: a sixth) of the
+// training files, evenly spaced over them, so deterministic and of every
+// digit; the training set is the rest, and train_size and test_size (0:
+// all) keep that many evenly spaced files. Only the files kept are read.
+func NMNISTSplits(cfg Config) (trainSet, val, test *Dataset, err error) {
+	if cfg.DataDir == "" {
+		return nil, nil, nil, errors.New("data_dir: the nmnist data set needs data_dir (or --data-dir): the folder holding train/<digit>/*.bin and test/<digit>/*.bin")
+	}
+	trainDir, err := nmnistSplitDir(cfg.DataDir, "train")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	testDir, err := nmnistSplitDir(cfg.DataDir, "test")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	all, err := nmnistFiles(trainDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	testFiles, err := nmnistFiles(testDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nVal := cfg.ValSize
+	if nVal == 0 {
+		nVal = len(all) / 6
+	}
+	if nVal < 1 || nVal >= len(all) {
+		return nil, nil, nil, fmt.Errorf("val_size: %d validation samples of the %d training files of %s: need 1 to %d", nVal, len(all), trainDir, len(all)-1)
+	}
+	isVal := map[int]bool{}
+	var valFiles, trainFiles []nmnistFile
+	for _, i := range evenlySpaced(len(all), nVal) {
+		isVal[i] = true
+		valFiles = append(valFiles, all[i])
+	}
+	for i, f := range all {
+		if !isVal[i] {
+			trainFiles = append(trainFiles, f)
+		}
+	}
+	pick := func(key string, files []nmnistFile, k int) ([]nmnistFile, error) {
+		if k == 0 {
+			return files, nil
+		}
+		if k > len(files) {
+			return nil, fmt.Errorf("%s: %d samples requested, %s has %d", key, k, map[bool]string{true: trainDir + " (less validation)", false: testDir}[key == "train_size"], len(files))
+		}
+		out := make([]nmnistFile, k)
+		for j, i := range evenlySpaced(len(files), k) {
+			out[j] = files[i]
+		}
+		return out, nil
+	}
+	if trainFiles, err = pick("train_size", trainFiles, cfg.TrainSize); err != nil {
+		return nil, nil, nil, err
+	}
+	if testFiles, err = pick("test_size", testFiles, cfg.TestSize); err != nil {
+		return nil, nil, nil, err
+	}
+	steps := cfg.Network.Steps
+	if trainSet, _, err = loadNMNIST("nmnist-train", trainFiles, steps, cfg.FrameUS); err != nil {
+		return nil, nil, nil, err
+	}
+	if val, _, err = loadNMNIST("nmnist-val", valFiles, steps, cfg.FrameUS); err != nil {
+		return nil, nil, nil, err
+	}
+	if test, _, err = loadNMNIST("nmnist-test", testFiles, steps, cfg.FrameUS); err != nil {
+		return nil, nil, nil, err
+	}
+	return trainSet, val, test, nil
 }

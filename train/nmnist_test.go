@@ -1,18 +1,21 @@
 package train
 
 import (
+	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
+	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gosnn/gosnn/configs"
 	"github.com/gosnn/gosnn/discrete"
 	"github.com/gosnn/gosnn/graph"
 )
@@ -110,10 +113,10 @@ func TestNMNISTConvTrains(t *testing.T) {
 		discrete.NewDense(10),
 		discrete.NewLIF().WithDecays(0.9, 0.8).WithThreshold(0.5).WithSurrogate(discrete.Surrogate{Kind: discrete.ArcTan, Scale: 2}).Done(),
 	)
-	ctx := context.New()
+	ctx := mlctx.New()
 	require.NoError(t, ctx.SetRNGStateFromSeed(1))
 	opt := optimizers.Adam().LearningRate(0.01).Done()
-	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x, y *Node) *Node {
+	exec, err := mlctx.NewExec(backend, ctx, func(ctx *mlctx.Context, x, y *Node) *Node {
 		r := model.Run(ctx, x)
 		loss := discrete.SpikeCountCrossEntropy(r.Output(), y)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
@@ -130,4 +133,78 @@ func TestNMNISTConvTrains(t *testing.T) {
 	first, last := losses[0], losses[len(losses)-1]
 	t.Logf("spike-count cross-entropy: step 1 %.3f, step %d %.3f", first, len(losses), last)
 	require.Less(t, last, 0.5*first)
+}
+
+// TestNMNISTConfigTrains trains the shipped nmnist_conv config (snnax's
+// README network, as shipped) through NewTrainer and Fit on synthetic
+// N-MNIST files: the training loss must fall over the epochs. The
+// synthetic events span 6 ms, so the frames are 1 ms long here.
+func TestNMNISTConfigTrains(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(3, 4))
+	syntheticNMNIST(t, filepath.Join(dir, "train"), 12, rng)
+	syntheticNMNIST(t, filepath.Join(dir, "test"), 4, rng)
+	cfg, err := ShippedConfig("nmnist_conv")
+	require.NoError(t, err)
+	require.Equal(t, 6272, cfg.Network.Node("hidden").Size)
+	cfg.DataDir = dir
+	cfg.FrameUS = 1000
+	cfg.Network.Steps = 6
+	cfg.Epochs, cfg.BatchSize, cfg.EvalBatchSize, cfg.LearningRate = 4, 10, 8, 0.005
+	trainSet, val, test, err := Splits(cfg)
+	require.NoError(t, err)
+	require.Equal(t, []int{20, 4, 8}, []int{trainSet.Size(), val.Size(), test.Size()})
+	require.Equal(t, []int32{0, 0, 1, 1}, val.Labels, "the validation files are spread over the digits")
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+	require.NoError(t, err)
+	history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
+	require.NoError(t, err)
+	require.Len(t, history, cfg.Epochs)
+	first, last := history[0].TrainLoss, history[len(history)-1].TrainLoss
+	for _, h := range history {
+		t.Logf("epoch %d: train loss %.3f accuracy %.2f", h.Epoch, h.TrainLoss, h.TrainAccuracy)
+	}
+	t.Logf("spike-count cross-entropy: epoch 1 %.3f, epoch %d %.3f; validation accuracy %.2f", first, len(history), last, history[len(history)-1].ValAccuracy)
+	require.Less(t, last, 0.7*first)
+	_, acc, err := trainer.Evaluate(test)
+	require.NoError(t, err)
+	require.True(t, acc >= 0 && acc <= 1)
+}
+
+// TestNMNISTConfigBadInput: a missing folder names the path and the
+// layout expected; a frame input of the wrong shape and a conv2d whose
+// population does not match are config errors naming the line and key.
+func TestNMNISTConfigBadInput(t *testing.T) {
+	cfg, err := ShippedConfig("nmnist_conv")
+	require.NoError(t, err)
+	_, _, _, err = Splits(cfg)
+	require.ErrorContains(t, err, "data_dir: the nmnist data set needs data_dir (or --data-dir)")
+
+	dir := t.TempDir()
+	cfg.DataDir = dir
+	_, _, _, err = Splits(cfg)
+	require.ErrorContains(t, err, "data_dir "+dir+": no folder "+filepath.Join(dir, "train")+": data nmnist expects "+filepath.Join(dir, "train", "<digit>", "*.bin"))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "train"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "Test"), 0o755))
+	_, _, _, err = Splits(cfg)
+	require.ErrorContains(t, err, "n-mnist: no samples in "+filepath.Join(dir, "train")+" (expected "+filepath.Join(dir, "train", "<digit>", "*.bin")+")")
+
+	shipped, err := configs.FS.ReadFile("nmnist_conv.yaml")
+	require.NoError(t, err)
+	for _, tc := range []struct{ name, old, new, want string }{
+		{"hidden size does not match the convolution", "size: 6272", "size: 6000",
+			`network.nodes[2] (hidden).size: conv2d "conv" turns "input" of shape [2, 34, 34] into shape [32, 14, 14], 6272 neurons, but population "hidden" has size 6000`},
+		{"input of another shape", "size: 2312, shape: [2, 34, 34]", "size: 2048, shape: [2, 32, 32]",
+			"network.nodes[0] (input).shape: data nmnist gives frames of shape [2 34 34]"},
+		{"no frame_us", "frame_us: 30000\n", "", "frame_us: data nmnist bins each sample's events into network.steps frames"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, string(shipped), tc.old)
+			_, err := ParseConfig([]byte(strings.Replace(string(shipped), tc.old, tc.new, 1)), "nmnist_conv.yaml")
+			require.ErrorContains(t, err, tc.want)
+			require.Regexp(t, `nmnist_conv\.yaml:\d+: `, err.Error())
+		})
+	}
 }

@@ -26,6 +26,8 @@ func Splits(cfg Config) (trainSet, val, test *Dataset, err error) {
 		return YinYangSplitsSized(cfg.TrainSize, cfg.ValSize, cfg.TestSize)
 	case "mnist":
 		return MNISTSplits(cfg.DataDir)
+	case "nmnist":
+		return NMNISTSplits(cfg)
 	}
 	return nil, nil, nil, fmt.Errorf("data: unknown data set %q (known: %s)", cfg.Data, strings.Join(DataSets, ", "))
 }
