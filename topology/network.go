@@ -31,6 +31,10 @@ import (
 //     population it has an edge to, initialised N(Init.Mean, Init.Std²),
 //     optionally with trainable delays (Delay: axonal, synaptic or
 //     dendritic) and learning rates of its own;
+//   - conv2d: a convolutional projection (discrete networks): Channels
+//     output channels, a Kernel x Kernel kernel, Stride, Padding, from one
+//     source with a frame shape (an input with Shape, or a population fed
+//     by a conv2d) to one population (topology/conv.go);
 //   - ttfs: a population of LIF neurons that spike at most once, with
 //     closed-form first-spike times and analytical gradients (Göltz et al.
 //     2021);
@@ -38,7 +42,7 @@ import (
 //     Capacity times per sample, with EventProp gradients (Wunderlich and
 //     Pehle 2021).
 //
-// Populations receive edges only from linear nodes. Strongly connected
+// Populations receive edges only from projections (linear, conv2d). Strongly connected
 // populations (through their projections) form one recurrent layer; Groups
 // lists further populations to simulate as one recurrent layer although
 // their connections are feed-forward (jaxsnn's yinyang_event_prop emulates

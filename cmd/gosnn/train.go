@@ -73,7 +73,7 @@ func (o *overrides) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.devices, "devices", 0, "data-parallel training: split every batch across this many devices of the xla backend (key devices)")
 	fs.IntVar(&o.checkpointEvery, "checkpoint-every", 0, "rewrite the resume checkpoint every N epochs (key checkpoint_every)")
 	fs.StringVar(&o.savePoints, "savepoints", "", "epochs whose checkpoints are kept, comma separated (key save_points)")
-	fs.StringVar(&o.dataDir, "data-dir", "", "folder of a data set read from files: mnist's IDX files (key data_dir)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "folder of a data set read from files: mnist's IDX files, nmnist's train/ and test/ folders (key data_dir)")
 }
 
 // apply writes the flags that were set into cfg and validates it.
