@@ -192,3 +192,39 @@ func TestMonitorFlags(t *testing.T) {
 		"to_hidden_delays_mean,to_hidden_delays_std,to_hidden_delays_min,to_hidden_delays_max,to_output_weights_mean,to_output_weights_std,"+
 		"to_output_weights_min,to_output_weights_max,to_output_delays_mean,to_output_delays_std,to_output_delays_min,to_output_delays_max"), header)
 }
+
+// TestFrozenDiscreteWeights holds the recurrent projection of jaxsnn's
+// discrete Yin-Yang network fixed for two epochs: it stays bit-identical
+// while the input projection moves.
+func TestFrozenDiscreteWeights(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a discrete network")
+	}
+	backend, _, err := graph.NewBackend("go")
+	require.NoError(t, err)
+	cfg, err := ShippedConfig("jaxsnn_yinyang_discrete")
+	require.NoError(t, err)
+	cfg.Epochs, cfg.Network.Steps = 3, 20
+	off := false
+	cfg.Network.Node("syn_hh").Trainable = &off
+	require.NoError(t, cfg.Validate())
+	data := smallYinYang(t, 128, 7)
+	tr, err := NewTrainer(backend, cfg, data.NumFeatures, data.NumClasses)
+	require.NoError(t, err)
+	var before State
+	_, err = tr.Fit(context.Background(), data, data, 0, Hooks{OnEpoch: func(m EpochMetrics) {
+		if m.Epoch == 1 {
+			before, err = tr.State()
+			require.NoError(t, err)
+		}
+	}})
+	require.NoError(t, err)
+	after, err := tr.State()
+	require.NoError(t, err)
+	values := func(s State, name string) []float32 {
+		require.Contains(t, s, name)
+		return tensors.MustCopyFlatData[float32](s[name])
+	}
+	require.Equal(t, values(before, "/syn_hh/weights"), values(after, "/syn_hh/weights"), "frozen")
+	require.NotEqual(t, values(before, "/syn_ih/weights"), values(after, "/syn_ih/weights"), "trains")
+}
