@@ -93,6 +93,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		conv    *convGeometry // nil: linear
 	}
 	incoming := map[string][]projection{}
+	var frozen []topology.TunedVariable
 	for _, node := range net.Nodes {
 		if !topology.IsProjection(node.Kind) {
 			continue
@@ -112,6 +113,9 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		p.v = pctx.VariableWithShape("weights", shapes.Make(dtype, rows, cols))
 		p.w = p.v.ValueGraph(g)
 		incoming[target.Name] = append(incoming[target.Name], p)
+		if node.Frozen() {
+			frozen = append(frozen, topology.TunedVariable{Variable: p.v, Frozen: true})
+		}
 	}
 	type population struct {
 		node  *topology.Node
@@ -208,7 +212,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		}
 	}
 
-	out := topology.Lowered{Overflow: ScalarZero(g, dtype)}
+	out := topology.Lowered{Overflow: ScalarZero(g, dtype), Tuned: frozen}
 	stepTimes := MulScalar(Iota(g, shapes.Make(dtype, 1, steps, 1), 1), net.DT)
 	for _, p := range order {
 		trace := Stack(p.out, 1) // [batch, steps, size]

@@ -220,8 +220,8 @@ func (l *lowering) delays(proj *topology.Node, rows, cols int) projectionDelay {
 		init = func(g *Graph, shape shapes.Shape) *Node { return Max(normal(g, shape), ScalarZero(g, shape.DType)) }
 	}
 	v := ctx.WithInitializer(init).VariableWithShape("delays", shapes.Make(l.dtype, r, c))
-	if d.LearningRate > 0 || clamp {
-		l.tuned = append(l.tuned, topology.TunedVariable{Variable: v, LearningRate: d.LearningRate, NonNegative: clamp})
+	if d.LearningRate > 0 || clamp || d.Frozen() {
+		l.tuned = append(l.tuned, topology.TunedVariable{Variable: v, LearningRate: d.LearningRate, NonNegative: clamp, Frozen: d.Frozen()})
 	}
 	eff := EffectiveDelays(v.ValueGraph(l.g), d.Positivity)
 	// Shared parameters are tiled over the neurons (torch's repeat).

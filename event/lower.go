@@ -201,8 +201,8 @@ func (l *lowering) feedForward(pop *topology.Node) ([]topology.LoweredPopulation
 		weights = append(weights, w)
 		sources = append(sources, srcs...)
 		lp.Incoming = append(lp.Incoming, topology.WeightColumns{Variable: v})
-		if projNode.LearningRate > 0 {
-			l.tuned = append(l.tuned, topology.TunedVariable{Variable: v, LearningRate: projNode.LearningRate})
+		if projNode.LearningRate > 0 || projNode.Frozen() {
+			l.tuned = append(l.tuned, topology.TunedVariable{Variable: v, LearningRate: projNode.LearningRate, Frozen: projNode.Frozen()})
 		}
 		delays = append(delays, l.delays(projNode, rows, pop.Size))
 	}

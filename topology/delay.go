@@ -60,7 +60,13 @@ type Delay struct {
 	LearningRate float64 `json:"learning_rate,omitempty" yaml:"learning_rate,omitempty"`
 	SharePre     int     `json:"share_pre,omitempty" yaml:"share_pre,omitempty"`
 	SharePost    int     `json:"share_post,omitempty" yaml:"share_post,omitempty"`
+	// Trainable, set to false, holds the delay parameters at their initial
+	// (or checkpointed) values: no optimizer step (nil or true: trained).
+	Trainable *bool `json:"trainable,omitempty" yaml:"trainable,omitempty"`
 }
+
+// Frozen reports whether the delays are held fixed (trainable: false).
+func (d *Delay) Frozen() bool { return d.Trainable != nil && !*d.Trainable }
 
 // Positivity maps a delay parameter to a delay >= 0.
 type Positivity struct {
@@ -113,10 +119,19 @@ func (n *Network) validateDelays(at func(path, format string, args ...any)) {
 			if node.LearningRate != 0 {
 				at(p+".learning_rate", "not used by a %s node", node.Kind)
 			}
+			if node.Trainable != nil {
+				at(p+".trainable", "not used by a %s node (it holds a projection's weights fixed, kind linear)", node.Kind)
+			}
+			if node.Monitor {
+				at(p+".monitor", "not used by a %s node (it records a projection's weights and delays, kind linear)", node.Kind)
+			}
 			continue
 		}
 		if !(node.LearningRate >= 0) || math.IsInf(node.LearningRate, 0) {
 			at(p+".learning_rate", "must be >= 0 and finite (0: the config's), got %g", node.LearningRate)
+		}
+		if node.Frozen() && node.LearningRate != 0 {
+			at(p+".learning_rate", "the weights are held fixed (trainable: false); drop one of the two")
 		}
 		d := node.Delay
 		if d == nil {
@@ -155,6 +170,9 @@ func (n *Network) validateDelays(at func(path, format string, args ...any)) {
 		if !(d.LearningRate >= 0) || math.IsInf(d.LearningRate, 0) {
 			at(p+".learning_rate", "must be >= 0 and finite (0: the config's), got %g", d.LearningRate)
 		}
+		if d.Frozen() && d.LearningRate != 0 {
+			at(p+".learning_rate", "the delays are held fixed (trainable: false); drop one of the two")
+		}
 		if d.SharePre < 0 {
 			at(p+".share_pre", "must be >= 0, got %d", d.SharePre)
 		}
@@ -189,11 +207,14 @@ func (n *Network) validateDelays(at func(path, format string, args ...any)) {
 	}
 }
 
-// validateDelayLayers rejects delays into recurrent layers: the recurrent
-// event layer takes one arrival time per input spike.
+// validateDelayLayers rejects delays into recurrent layers (the recurrent
+// event layer takes one arrival time per input spike) and frozen or
+// monitored weights into recurrent event layers (their projections share
+// one variable).
 func (n *Network) validateDelayLayers(layers []Layer, at func(path, format string, args ...any)) {
+	event := n.Family() == FamilyEvent
 	for i, node := range n.Nodes {
-		if node.Kind != KindLinear || node.Delay == nil {
+		if node.Kind != KindLinear || (node.Delay == nil && !(event && (node.Frozen() || node.Monitor))) {
 			continue
 		}
 		targets := n.Targets(node.Name)
@@ -201,8 +222,17 @@ func (n *Network) validateDelayLayers(layers []Layer, at func(path, format strin
 			continue
 		}
 		for _, l := range layers {
-			if l.Recurrent() && slices.Contains(l.Populations, targets[0]) {
+			if !l.Recurrent() || !slices.Contains(l.Populations, targets[0]) {
+				continue
+			}
+			if node.Delay != nil {
 				at(fmt.Sprintf("nodes[%d] (%s).delay", i, node.Name), "delays on a projection into the recurrent layer %v are not supported", l.Populations)
+			}
+			if event && node.Frozen() {
+				at(fmt.Sprintf("nodes[%d] (%s).trainable", i, node.Name), "the recurrent layer %v keeps all its projections in one variable; its weights cannot be held fixed one projection at a time", l.Populations)
+			}
+			if event && node.Monitor {
+				at(fmt.Sprintf("nodes[%d] (%s).monitor", i, node.Name), "the recurrent layer %v keeps all its projections in one variable; its weights cannot be monitored one projection at a time", l.Populations)
 			}
 		}
 	}
@@ -227,12 +257,35 @@ type TunedVariable struct {
 	// NonNegative clamps the variable at 0 after every update
 	// (positivity clamp of delays).
 	NonNegative bool
+	// Frozen holds the variable at its value before every update
+	// (trainable: false): the optimizer's step is undone, and weight
+	// bumping leaves it alone.
+	Frozen bool
 }
 
 // WithDelay delays the spikes of the projection added last (see Delay).
 func (b *Builder) WithDelay(d Delay) *Builder {
 	if len(b.net.Nodes) > 0 {
 		b.net.Nodes[len(b.net.Nodes)-1].Delay = &d
+	}
+	return b
+}
+
+// Frozen holds the weights of the projection added last fixed
+// (trainable: false).
+func (b *Builder) Frozen() *Builder {
+	if len(b.net.Nodes) > 0 {
+		frozen := false
+		b.net.Nodes[len(b.net.Nodes)-1].Trainable = &frozen
+	}
+	return b
+}
+
+// Monitored records the weight and delay statistics of the projection
+// added last after every epoch (monitor: true).
+func (b *Builder) Monitored() *Builder {
+	if len(b.net.Nodes) > 0 {
+		b.net.Nodes[len(b.net.Nodes)-1].Monitor = true
 	}
 	return b
 }

@@ -152,6 +152,15 @@ type Node struct {
 	LearningRate float64 `json:"learning_rate,omitempty" yaml:"learning_rate,omitempty"`
 	// Delay, when set, delays a projection's spikes (see Delay).
 	Delay *Delay `json:"delay,omitempty" yaml:"delay,omitempty"`
+	// Trainable, set to false, holds a projection's weights at their
+	// initial (or checkpointed) values: the optimizer's step is undone and
+	// weight bumping leaves them alone (nil or true: trained).
+	Trainable *bool `json:"trainable,omitempty" yaml:"trainable,omitempty"`
+	// Monitor, on a projection, records the mean, standard deviation,
+	// minimum and maximum of its weights (and of its effective delays)
+	// after every epoch, as columns of metrics.csv (fastAndDeep's monitor
+	// flags).
+	Monitor bool `json:"monitor,omitempty" yaml:"monitor,omitempty"`
 
 	// Neuron holds a population's LIF parameters.
 	Neuron *snn.LIF `json:"neuron,omitempty" yaml:"neuron,omitempty"`
@@ -174,6 +183,10 @@ type Node struct {
 	// Euler holds a discrete population's parameters (topology/discrete.go).
 	Euler *Euler `json:"euler,omitempty" yaml:"euler,omitempty"`
 }
+
+// Frozen reports whether a projection's weights are held fixed
+// (trainable: false).
+func (n *Node) Frozen() bool { return n.Trainable != nil && !*n.Trainable }
 
 // Copies is the number of spikes per neuron and sample of an input or bias
 // node (its duplication; 1 otherwise).

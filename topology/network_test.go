@@ -122,6 +122,7 @@ func TestValidateNamesNodeAndField(t *testing.T) {
 
 func TestValidateDelays(t *testing.T) {
 	sig := Positivity{Function: PositivitySigmoid, Scale: 1}
+	off := false
 	for _, tc := range []struct {
 		name string
 		edit func(*Network)
@@ -153,6 +154,22 @@ func TestValidateDelays(t *testing.T) {
 			n.Node("to_output").Delay = &Delay{Kind: DelayAxonal, Init: &Init{Std: 0.25}, Positivity: sig}
 		}, "nodes[5] (to_output).delay: delays on a projection into the recurrent layer [hidden output] are not supported"},
 		{"negative learning rate", func(n *Network) { n.Node("to_hidden").LearningRate = -1 }, "nodes[3] (to_hidden).learning_rate: must be >= 0"},
+		{"trainable off a projection", func(n *Network) { n.Node("hidden").Trainable = &off }, "nodes[2] (hidden).trainable: not used by a lif node"},
+		{"monitor off a projection", func(n *Network) { n.Node("output").Monitor = true }, "nodes[4] (output).monitor: not used by a lif node"},
+		{"frozen weights with a learning rate", func(n *Network) {
+			n.Node("to_hidden").Trainable, n.Node("to_hidden").LearningRate = &off, 0.01
+		}, "nodes[3] (to_hidden).learning_rate: the weights are held fixed (trainable: false)"},
+		{"frozen delays with a learning rate", func(n *Network) {
+			n.Node("to_hidden").Delay = &Delay{Kind: DelayAxonal, Init: &Init{Std: 0.25}, Positivity: sig, LearningRate: 0.01, Trainable: &off}
+		}, "nodes[3] (to_hidden).delay.learning_rate: the delays are held fixed (trainable: false)"},
+		{"frozen weights into a recurrent event layer", func(n *Network) {
+			n.Groups = [][]string{{"hidden", "output"}}
+			n.Node("to_output").Trainable = &off
+		}, "nodes[5] (to_output).trainable: the recurrent layer [hidden output] keeps all its projections in one variable"},
+		{"monitored weights into a recurrent event layer", func(n *Network) {
+			n.Groups = [][]string{{"hidden", "output"}}
+			n.Node("to_hidden").Monitor = true
+		}, "nodes[3] (to_hidden).monitor: the recurrent layer [hidden output] keeps all its projections in one variable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			net, err := yinYang().Done()
@@ -173,4 +190,13 @@ func TestValidateDelays(t *testing.T) {
 	require.NoError(t, net.Validate(""))
 	r, c := d.Shape(5, 10)
 	require.Equal(t, [2]int{1, 10}, [2]int{r, c})
+	// Frozen weights and delays and a monitor flag on projections pass.
+	net, err = yinYang().Frozen().Monitored().Done()
+	require.NoError(t, err)
+	require.True(t, net.Node("to_output").Frozen() && net.Node("to_output").Monitor)
+	require.False(t, net.Node("to_hidden").Frozen())
+	d.Trainable = &off
+	net.Node("to_hidden").Delay = d
+	require.NoError(t, net.Validate(""))
+	require.True(t, d.Frozen())
 }

@@ -213,8 +213,9 @@ func (s *Summary) SetStability() {
 // WriteMetricsCSV writes the per-epoch metrics as CSV, atomically: besides
 // losses and accuracies, the bumps of the epoch and the largest bump value,
 // the spread of the training batches' losses (min, max, standard
-// deviation) and, per layer l, the fraction silent_l<l> of silent
-// (sample, neuron) pairs.
+// deviation), per layer l, the fraction silent_l<l> of silent
+// (sample, neuron) pairs, and the statistics of monitored projections
+// (monitor: true; "<node>_weights_mean", ..., "<node>_delays_max").
 func WriteMetricsCSV(path string, history []EpochMetrics) error {
 	var buf csvBuffer
 	w := csv.NewWriter(&buf)
@@ -227,6 +228,17 @@ func WriteMetricsCSV(path string, history []EpochMetrics) error {
 	for l := range layers {
 		header = append(header, "silent_l"+strconv.Itoa(l))
 	}
+	var monitored []string // the monitor columns, in first-seen order
+	column := map[string]bool{}
+	for _, m := range history {
+		for _, s := range m.Monitor {
+			if !column[s.Name] {
+				column[s.Name] = true
+				monitored = append(monitored, s.Name)
+			}
+		}
+	}
+	header = append(header, monitored...)
 	_ = w.Write(header)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
 	for _, m := range history {
@@ -237,6 +249,17 @@ func WriteMetricsCSV(path string, history []EpochMetrics) error {
 			cell := ""
 			if l < len(m.Silent) {
 				cell = f(m.Silent[l])
+			}
+			row = append(row, cell)
+		}
+		values := map[string]float64{}
+		for _, s := range m.Monitor {
+			values[s.Name] = s.Value
+		}
+		for _, name := range monitored {
+			cell := ""
+			if x, ok := values[name]; ok {
+				cell = f(x)
 			}
 			row = append(row, cell)
 		}

@@ -66,6 +66,9 @@ type EpochMetrics struct {
 	// not fit into the event layers' capacities (always 0 for ttfs).
 	Overflow int     `json:"overflow"`
 	Seconds  float64 `json:"seconds"`
+	// Monitor holds, after the epoch, the weight and delay statistics of
+	// the projections with monitor: true (see Trainer.monitorStats).
+	Monitor []Stat `json:"monitor,omitempty"`
 }
 
 // Hooks receive progress; nil hooks are skipped. They run on the training
@@ -362,6 +365,23 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 	valueVar := bctx.VariableWithValue("value", shapes.CastAsDType(c.BumpValue, t.dtype)).SetTrainable(false)
 	lastVar := bctx.VariableWithValue("last_layer", int32(-1)).SetTrainable(false)
 
+	// Frozen weights (trainable: false) are never bumped, and a population
+	// whose incoming weights are all frozen is never chosen: bumping could
+	// not wake it, and with BumpSkipsStep it would stop training.
+	frozen := map[*mlctx.Variable]bool{}
+	for _, tv := range net.Tuned {
+		if tv.Frozen {
+			frozen[tv.Variable] = true
+		}
+	}
+	bumpable := func(l int) bool {
+		for _, target := range pops[l].Incoming {
+			if !frozen[target.Variable] {
+				return true
+			}
+		}
+		return false
+	}
 	chosen := Const(g, int32(-1))
 	missed := make([]*Node, len(pops))
 	fracs := make([]*Node, len(pops))
@@ -372,7 +392,9 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 		frac := Div(ReduceAllSum(ConvertDType(silent, t.dtype)), MulScalar(numSamples, float64(pops[l].FirstTimes.Shape().Dim(1))))
 		fracs[l] = frac
 		missed[l] = ConvertDType(ReduceLogicalOr(silent, 0), t.dtype) // [neurons]
-		chosen = Where(GreaterThan(frac, Scalar(g, t.dtype, pops[l].MaxMissing)), Const(g, int32(l)), chosen)
+		if bumpable(l) {
+			chosen = Where(GreaterThan(frac, Scalar(g, t.dtype, pops[l].MaxMissing)), Const(g, int32(l)), chosen)
+		}
 	}
 	bumped := GreaterOrEqual(chosen, Const(g, int32(0)))
 	if c.BumpSkipsStep {
@@ -385,6 +407,9 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 	for l := range pops {
 		delta := Where(Equal(chosen, Const(g, int32(l))), value, ZerosLike(value))
 		for _, target := range pops[l].Incoming {
+			if frozen[target.Variable] {
+				continue
+			}
 			w := target.Variable.ValueGraph(g)
 			rows, cols := w.Shape().Dim(0), w.Shape().Dim(1)
 			columns := OnesLike(missed[l])
@@ -663,6 +688,9 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 		m.TrainLossMin, m.TrainLossMax, m.TrainLossStd = spread(losses)
 		for l := range m.Silent {
 			m.Silent[l] /= float64(seen)
+		}
+		if m.Monitor, err = t.monitorStats(); err != nil {
+			return history, fmt.Errorf("after epoch %d: %w", epoch+1, err)
 		}
 		if t.best.state == nil || valAcc > t.best.accuracy {
 			state, err := t.State()

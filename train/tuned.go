@@ -13,11 +13,17 @@ import (
 // a variable's step by lr_v/lr is Adam at lr_v, with the same schedule (the
 // StepLR factor multiplies both): fastAndDeep's per-layer parameter
 // groups. A clamped variable (positivity clamp of delays) is set to
-// max(value, 0) after the step, like fastAndDeep's delays_rectify.
+// max(value, 0) after the step, like fastAndDeep's delays_rectify. A
+// frozen variable (trainable: false) keeps its value from before the step.
 func (t *Trainer) applyTuning(g *Graph, tuned []topology.TunedVariable) {
 	for _, tv := range tuned {
 		v := tv.Variable
 		if !v.ChangedInGraph(g) {
+			continue
+		}
+		if tv.Frozen {
+			// The value it had before the graph ran, bit for bit.
+			v.SetValueGraph(g.GetParameterByName(v.ParameterName()))
 			continue
 		}
 		after := v.ValueGraph(g)
