@@ -19,9 +19,16 @@ type CompileTiming struct {
 	EvalCompileSeconds  float64 `json:"eval_compile_seconds"`  // the same for the evaluation step
 	TrainStepSeconds    float64 `json:"train_step_seconds"`    // median of the later training calls
 	EvalStepSeconds     float64 `json:"eval_step_seconds"`     // median of the later evaluation calls
-	TrainBatches        int     `json:"train_batches"`         // batches of one epoch
-	EvalBatches         int     `json:"eval_batches"`          // batches of one validation pass
-	EpochSeconds        float64 `json:"epoch_seconds_estimate"`
+	// The same compile estimates in CPU time of the whole process (user +
+	// system, all threads): on a shared machine they depend far less on
+	// the other processes than the wall times. 0 where not measured.
+	TrainCompileCPUSeconds float64 `json:"train_compile_cpu_seconds"`
+	EvalCompileCPUSeconds  float64 `json:"eval_compile_cpu_seconds"`
+	TrainStepCPUSeconds    float64 `json:"train_step_cpu_seconds"` // median CPU time of the later calls
+	EvalStepCPUSeconds     float64 `json:"eval_step_cpu_seconds"`
+	TrainBatches           int     `json:"train_batches"` // batches of one epoch
+	EvalBatches            int     `json:"eval_batches"`  // batches of one validation pass
+	EpochSeconds           float64 `json:"epoch_seconds_estimate"`
 	// Synthetic is true when the config's data set could not be read (MNIST
 	// without its files): the graphs are timed on random features of the
 	// same shape, which costs the same to compile and, for these fixed-step
@@ -56,7 +63,7 @@ func MeasureCompile(backend backends.Backend, cfg Config, repeats int) (CompileT
 	}
 	ct.TrainBatches = (trainSet.Size() + cfg.BatchSize - 1) / cfg.BatchSize
 	ct.EvalBatches = (val.Size() + cfg.EvalBatchSize - 1) / cfg.EvalBatchSize
-	timeCalls := func(d *Dataset, size int, train bool) (compile, step float64, err error) {
+	timeCalls := func(d *Dataset, size int, train bool) (compile, step, compileCPU, stepCPU float64, err error) {
 		idx := make([]int, min(size, d.Size()))
 		for i := range idx {
 			idx[i] = i
@@ -67,22 +74,28 @@ func MeasureCompile(backend backends.Backend, cfg Config, repeats int) (CompileT
 			exec = trainer.trainStep
 		}
 		times := make([]float64, repeats+1)
+		cpus := make([]float64, repeats+1)
 		for i := range times {
-			called := time.Now()
+			called, cpu := time.Now(), processCPU()
 			if _, err := trainer.run(exec, bt); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, 0, err
 			}
 			times[i] = time.Since(called).Seconds()
+			cpus[i] = (processCPU() - cpu).Seconds()
 		}
-		rest := slices.Clone(times[1:])
-		slices.Sort(rest)
-		step = rest[len(rest)/2]
-		return max(0, times[0]-step), step, nil
+		median := func(xs []float64) float64 {
+			xs = slices.Clone(xs)
+			slices.Sort(xs)
+			return xs[len(xs)/2]
+		}
+		step = median(times[1:])
+		stepCPU = median(cpus[1:])
+		return max(0, times[0]-step), step, max(0, cpus[0]-stepCPU), stepCPU, nil
 	}
-	if ct.TrainCompileSeconds, ct.TrainStepSeconds, err = timeCalls(trainSet, cfg.BatchSize, true); err != nil {
+	if ct.TrainCompileSeconds, ct.TrainStepSeconds, ct.TrainCompileCPUSeconds, ct.TrainStepCPUSeconds, err = timeCalls(trainSet, cfg.BatchSize, true); err != nil {
 		return ct, fmt.Errorf("training step: %w", err)
 	}
-	if ct.EvalCompileSeconds, ct.EvalStepSeconds, err = timeCalls(val, cfg.EvalBatchSize, false); err != nil {
+	if ct.EvalCompileSeconds, ct.EvalStepSeconds, ct.EvalCompileCPUSeconds, ct.EvalStepCPUSeconds, err = timeCalls(val, cfg.EvalBatchSize, false); err != nil {
 		return ct, fmt.Errorf("evaluation step: %w", err)
 	}
 	ct.EpochSeconds = float64(ct.TrainBatches)*ct.TrainStepSeconds + float64(ct.EvalBatches)*ct.EvalStepSeconds

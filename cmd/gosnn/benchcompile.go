@@ -138,9 +138,9 @@ func compileBenchCommand(ctx context.Context, args []string, stdout io.Writer) e
 					row.Error = err.Error()
 				}
 			}()
-			fmt.Fprintf(stdout, "gosnn: %s on %s: compile %.2f s (train %.2f, eval %.2f), steps %.4f / %.4f s%s\n",
+			fmt.Fprintf(stdout, "gosnn: %s on %s: compile %.2f s (train %.2f, eval %.2f; CPU %.2f, %.2f), steps %.4f / %.4f s (CPU %.4f / %.4f)%s\n",
 				row.Config, row.Backend, row.CompileSeconds(), row.TrainCompileSeconds, row.EvalCompileSeconds,
-				row.TrainStepSeconds, row.EvalStepSeconds, errSuffix(row.Error))
+				row.TrainCompileCPUSeconds, row.EvalCompileCPUSeconds, row.TrainStepSeconds, row.EvalStepSeconds, row.TrainStepCPUSeconds, row.EvalStepCPUSeconds, errSuffix(row.Error))
 			doc.Rows = append(doc.Rows, row)
 			if err := train.WriteJSON(path, doc); err != nil {
 				return fmt.Errorf("bench: %w", err)
@@ -175,10 +175,11 @@ func errSuffix(e string) string {
 
 func printCompileTable(w io.Writer, rows []compileRow) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "config\tbackend\tcompile s\ttrain compile s\teval compile s\ttrain step s\teval step s\tepoch s (est.)\terror")
+	fmt.Fprintln(tw, "config\tbackend\tcompile s\ttrain compile s\teval compile s\tcompile CPU s\ttrain step s\teval step s\tepoch s (est.)\terror")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.4f\t%.4f\t%.2f\t%s\n", r.Config, r.Backend, r.CompileSeconds(),
-			r.TrainCompileSeconds, r.EvalCompileSeconds, r.TrainStepSeconds, r.EvalStepSeconds, r.EpochSeconds, oneLine(r.Error, 120))
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.4f\t%.4f\t%.2f\t%s\n", r.Config, r.Backend, r.CompileSeconds(),
+			r.TrainCompileSeconds, r.EvalCompileSeconds, r.TrainCompileCPUSeconds+r.EvalCompileCPUSeconds,
+			r.TrainStepSeconds, r.EvalStepSeconds, r.EpochSeconds, oneLine(r.Error, 120))
 	}
 	_ = tw.Flush()
 }
