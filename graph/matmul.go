@@ -21,9 +21,8 @@ import (
 // (6 ms and 1.1 ms). The custom gradient uses
 // the multi-input VJP of reference/GOMLX.md: the flattened operands and
 // the product travel through one identity that carries it, and the product
-// is read back with Gather on the pure-Go backend (it cannot differentiate
-// Slice) and with Slice on XLA (whose CPU compiler turns each Gather's
-// gradient, a scatter, into a separately compiled kernel).
+// is read back with Gather (the pure-Go backend cannot differentiate
+// Slice).
 func MatMulFastGrad(a, b *Node) *Node {
 	if a.Rank() != 2 || b.Rank() != 2 || a.Shape().Dim(1) != b.Shape().Dim(0) {
 		panic(fmt.Errorf("graph.MatMulFastGrad: shapes %s and %s do not multiply", a.Shape(), b.Shape()))
@@ -38,13 +37,6 @@ func MatMulFastGrad(a, b *Node) *Node {
 		vb := Dot(Transpose(a, 0, 1), vOut)
 		return Concatenate([]*Node{Reshape(va, m*k), Reshape(vb, k*n), ZerosLike(Reshape(out, m*n))}, 0)
 	})
-	if a.Graph().Backend().Name() == "xla" {
-		// Slice's gradient is a Pad, which XLA fuses; Gather's is a
-		// scatter, which XLA:CPU compiles into a kernel of its own: the
-		// 180 scatters of the unrolled jaxsnn_yinyang_discrete made up
-		// much of its compile time (see docs of gosnn bench --compile).
-		return Reshape(Slice(flat, AxisRange(offset, offset+m*n)), m, n)
-	}
 	idx := AddScalar(Iota(a.Graph(), shapes.Make(dtypes.Int32, m*n, 1), 0), float64(offset))
 	return Reshape(Gather(flat, idx, true), m, n)
 }
