@@ -77,7 +77,7 @@ func compileBenchCommand(ctx context.Context, args []string, stdout io.Writer) e
 			b.WriteString("usage: gosnn bench --compile [flags]\n" +
 				"Builds each config's trainer and times the first and later calls of its training and evaluation\n" +
 				"steps (compile time = first - steady state); prints a table and writes compile.json.\n" +
-				"The xla backend's compiler reads $XLA_FLAGS (gosnn sets its own defaults when unset; see README).\nflags:\n")
+				"The xla backend's compiler reads $XLA_FLAGS (recorded in compile.json); set it to compare compiler options.\nflags:\n")
 			fs.SetOutput(&b)
 			fs.PrintDefaults()
 			fmt.Fprint(stdout, b.String())
@@ -133,7 +133,7 @@ func compileBenchCommand(ctx context.Context, args []string, stdout io.Writer) e
 				}
 				defer backend.Finalize()
 				row.BackendConfig = choice.Config
-				doc.XLAFlags = os.Getenv("XLA_FLAGS") // after NewBackend, which may set gosnn's default
+				doc.XLAFlags = os.Getenv("XLA_FLAGS") // after NewBackend, which may add to it (CUDA)
 				if row.CompileTiming, err = train.MeasureCompile(backend, cfg, *repeats); err != nil {
 					row.Error = err.Error()
 				}
