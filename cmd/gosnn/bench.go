@@ -79,6 +79,9 @@ type benchRun struct {
 }
 
 func benchCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	if isCompileBench(args) {
+		return compileBenchCommand(ctx, args, stdout)
+	}
 	a, runs, err := parseBenchArgs(args, stdout)
 	if err != nil || runs == nil { // runs == nil without error: -h was answered
 		return err

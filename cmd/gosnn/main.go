@@ -63,6 +63,8 @@ commands:
                          a grid of runs over config keys; see sweep -h
   bench [flags]          time each method on each backend (Yin-Yang): seconds
                          per epoch, compile time, test accuracy; see bench -h
+  bench --compile [flags]
+                         compile time of every shipped config's graphs
   hw <command>           BrainScaleS-2: train with the chip or its mock in the loop, map, mock-check, calibrate
   backends               list the compiled-in computation backends
   version                print the versions of gosnn, GoMLX and Go
