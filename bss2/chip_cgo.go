@@ -78,6 +78,9 @@ func takeError(e *C.char) string {
 // Name implements Backend.
 func (*Chip) Name() string { return "chip" }
 
+// WeightRange implements WeightRanger: 63 hardware units at the scale.
+func (c *Chip) WeightRange() float64 { return float64(OperatingBitsMax) / c.scale }
+
 // Close implements Backend.
 func (c *Chip) Close() error {
 	c.mu.Lock()

@@ -150,6 +150,19 @@ func (c MockConfig) QuantizeWeight(w float64) (float64, bool) {
 	return math.Round(math.Max(-m, math.Min(m, x))) / s, clipped
 }
 
+// WeightRange is the largest software weight magnitude the mock
+// represents without clipping: max / scale (63/58 at every resolution, as
+// scale follows the bits), 0 for float weights.
+func (c MockConfig) WeightRange() float64 {
+	if c.WeightBits == 0 {
+		return 0
+	}
+	return float64(c.WeightMax()) / c.scale()
+}
+
+// WeightRange implements WeightRanger.
+func (mk *Mock) WeightRange() float64 { return mk.cfg.WeightRange() }
+
 // timeUnit is the hardware seconds per model time unit for a network.
 func (c MockConfig) timeUnit(m *Mapping) float64 {
 	if c.TimeUnit > 0 {

@@ -280,6 +280,9 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
 		t.applyTuning(x.Graph(), net.Tuned)
 		bump := t.bumpWeights(ctx, net, mask)
+		if t.hw != nil {
+			t.hw.clampWeights(ctx, x.Graph())
+		}
 		t.updateAverages(ctx, x.Graph())
 		correct := snn.CountCorrect(t.cfg.Loss.Predict(out), labels, mask, t.dtype)
 		return []*Node{loss, correct, bump.layer, net.Overflow, bump.value, bump.silent, allFinite(ctx, x.Graph(), t.dtype)}
