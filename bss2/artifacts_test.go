@@ -23,6 +23,8 @@ func TestQuantizeWeight(t *testing.T) {
 		{"rounds negative", six, -0.51, -30.0 / 58, false},
 		{"clips above 63", six, 2, 63.0 / 58, true},
 		{"clips below -63", six, -2, -63.0 / 58, true},
+		{"the edge in float32 is not clipped", six, float64(float32(63.0 / 58)), 63.0 / 58, false},
+		{"just beyond the edge is", six, 63.01 / 58, 63.0 / 58, true},
 		{"8 bits keep the range", eight, 2, 63.0 / 58, true},
 		{"8 bits have 4x finer steps", eight, 0.51, math.Round(0.51*58*255/63) / (58 * 255.0 / 63), false},
 		{"float weights", IdealMock(), 5.4321, 5.4321, false},

@@ -141,7 +141,7 @@ func (c *Chip) Configure(m *Mapping, w Weights) error {
 						x = w[li].In[(pb.Row+r)*n+pb.Col+col]
 					}
 					v := c.scale * x
-					if v > 63 || v < -63 {
+					if math.Abs(v) > 63*clipTolerance {
 						clipped++
 					}
 					q := int8(math.Round(math.Max(-63, math.Min(63, v))))

@@ -138,6 +138,11 @@ func (c MockConfig) scale() float64 {
 // OperatingBitsMax is the chip's largest weight, 2^6 - 1.
 const OperatingBitsMax = 1<<OperatingBits - 1
 
+// clipTolerance lets a weight at the range's edge in float32 (63/58
+// rounded, where hardware.clip_weights puts it) count as not clipped: a
+// relative 1e-6 is above float32's rounding (6e-8) and far below a step.
+const clipTolerance = 1 + 1e-6
+
 // QuantizeWeight is the weight the mock uses for a software weight w:
 // round(clip(scale w, -max, max)) / scale, and whether it was clipped.
 func (c MockConfig) QuantizeWeight(w float64) (float64, bool) {
@@ -146,7 +151,7 @@ func (c MockConfig) QuantizeWeight(w float64) (float64, bool) {
 	}
 	s, m := c.scale(), float64(c.WeightMax())
 	x := s * w
-	clipped := x > m || x < -m
+	clipped := math.Abs(x) > m*clipTolerance
 	return math.Round(math.Max(-m, math.Min(m, x))) / s, clipped
 }
 

@@ -118,8 +118,11 @@ type hardwareLoop struct {
 	ready     bool
 	// weightRange is the clamp of the weights after each step (0: none).
 	weightRange float64
-	stats       HardwareStats
-	gomlx       backends.Backend
+	// epochClipped is the largest ClippedWeights since the last epoch's
+	// metrics.
+	epochClipped int
+	stats        HardwareStats
+	gomlx        backends.Backend
 }
 
 // observedLayer is where a layer's observed spikes sit in the columns.
@@ -227,6 +230,7 @@ func (h *hardwareLoop) observe(t *Trainer, bt batch) (batch, error) {
 	h.stats.Runs++
 	h.stats.ClippedWeights = res.ClippedWeights
 	h.stats.MaxClippedWeights = max(h.stats.MaxClippedWeights, res.ClippedWeights)
+	h.epochClipped = max(h.epochClipped, res.ClippedWeights)
 	h.stats.LateSpikes += res.LateSpikes
 	valid := tensors.MustCopyFlatData[bool](bt.mask)
 	cols := h.numInputs + h.width

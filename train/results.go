@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
 
@@ -214,7 +215,8 @@ func (s *Summary) SetStability() {
 // losses and accuracies, the bumps of the epoch and the largest bump value,
 // the spread of the training batches' losses (min, max, standard
 // deviation) and, per layer l, the fraction silent_l<l> of silent
-// (sample, neuron) pairs.
+// (sample, neuron) pairs; with hardware in the loop also clipped_weights
+// (the most weights beyond the hardware's range in one batch of the epoch).
 func WriteMetricsCSV(path string, history []EpochMetrics) error {
 	var buf csvBuffer
 	w := csv.NewWriter(&buf)
@@ -227,6 +229,10 @@ func WriteMetricsCSV(path string, history []EpochMetrics) error {
 	for l := range layers {
 		header = append(header, "silent_l"+strconv.Itoa(l))
 	}
+	hardware := slices.ContainsFunc(history, func(m EpochMetrics) bool { return m.ClippedWeights != nil })
+	if hardware {
+		header = append(header, "clipped_weights")
+	}
 	_ = w.Write(header)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
 	for _, m := range history {
@@ -237,6 +243,13 @@ func WriteMetricsCSV(path string, history []EpochMetrics) error {
 			cell := ""
 			if l < len(m.Silent) {
 				cell = f(m.Silent[l])
+			}
+			row = append(row, cell)
+		}
+		if hardware {
+			cell := ""
+			if m.ClippedWeights != nil {
+				cell = strconv.Itoa(*m.ClippedWeights)
 			}
 			row = append(row, cell)
 		}

@@ -66,6 +66,10 @@ type EpochMetrics struct {
 	// not fit into the event layers' capacities (always 0 for ttfs).
 	Overflow int     `json:"overflow"`
 	Seconds  float64 `json:"seconds"`
+	// ClippedWeights is, with hardware in the loop, the largest number of
+	// weights beyond the backend's range (clipped on the hardware) over
+	// the epoch's batches; nil without hardware.
+	ClippedWeights *int `json:"clipped_weights,omitempty"`
 }
 
 // Hooks receive progress; nil hooks are skipped. They run on the training
@@ -664,6 +668,11 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 			ValLoss: valLoss, ValAccuracy: valAcc, LearningRate: lr, Bumps: bumps, MaxBumpValue: maxBump,
 			Overflow: overflow, Seconds: seconds, Silent: silent}
 		m.TrainLossMin, m.TrainLossMax, m.TrainLossStd = spread(losses)
+		if t.hw != nil {
+			clipped := t.hw.epochClipped
+			m.ClippedWeights = &clipped
+			t.hw.epochClipped = 0
+		}
 		for l := range m.Silent {
 			m.Silent[l] /= float64(seen)
 		}
