@@ -389,8 +389,37 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 	if c.BumpDoubling {
 		value = Where(Equal(chosen, lastVar.ValueGraph(g)), MulScalar(valueVar.ValueGraph(g), 2), value)
 	}
+	// deltas[l] is what population l's weights grow by.
+	deltas := make([]*Node, len(pops))
 	for l := range pops {
-		delta := Where(Equal(chosen, Const(g, int32(l))), value, ZerosLike(value))
+		deltas[l] = Where(Equal(chosen, Const(g, int32(l))), value, ZerosLike(value))
+	}
+	reported := value
+	if c.BumpEveryLayer {
+		// Each population on its own: its value doubles while it was
+		// bumped in the previous batch too.
+		valuesVar := bctx.VariableWithValue("values", shapes.CastAsDType(make([]float64, len(pops)), t.dtype)).SetTrainable(false)
+		lastBumpedVar := bctx.VariableWithValue("last_bumped", make([]bool, len(pops))).SetTrainable(false)
+		values, lastBumped := valuesVar.ValueGraph(g), lastBumpedVar.ValueGraph(g)
+		newValues, nowBumped := make([]*Node, len(pops)), make([]*Node, len(pops))
+		reported = ZerosLike(value)
+		for l := range pops {
+			beyond := GreaterThan(fracs[l], Scalar(g, t.dtype, pops[l].MaxMissing))
+			v := value
+			if c.BumpDoubling {
+				v = Where(Slice(lastBumped, AxisElem(l)), MulScalar(Slice(values, AxisElem(l)), 2), Scalar(g, t.dtype, c.BumpValue))
+				v = Reshape(v)
+			}
+			deltas[l] = Where(beyond, v, ZerosLike(v))
+			reported = Max(reported, deltas[l])
+			newValues[l] = Where(beyond, v, Reshape(Slice(values, AxisElem(l))))
+			nowBumped[l] = beyond
+		}
+		valuesVar.SetValueGraph(Stack(newValues, 0))
+		lastBumpedVar.SetValueGraph(Stack(nowBumped, 0))
+	}
+	for l := range pops {
+		delta := deltas[l]
 		for _, target := range pops[l].Incoming {
 			w := target.Variable.ValueGraph(g)
 			rows, cols := w.Shape().Dim(0), w.Shape().Dim(1)
@@ -415,7 +444,7 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 	lastVar.SetValueGraph(chosen)
 	return bumpResult{
 		layer:  chosen,
-		value:  Where(bumped, value, ZerosLike(value)),
+		value:  Where(bumped, reported, ZerosLike(value)),
 		silent: Stack(fracs, 0),
 	}
 }

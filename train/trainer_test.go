@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -36,38 +37,49 @@ func smallYinYang(t *testing.T, size int, seed uint32) *Dataset {
 
 // TestWeightBumping silences the hidden layer completely: every batch must
 // then add the bump value to its incoming weights, doubling batch after
-// batch (fastAndDeep's weight_bumping_exp), while the output layer is left
-// alone because only the first failing layer is bumped.
+// batch (fastAndDeep's weight_bumping_exp), while the output layer (silent
+// too) is left alone because only the first failing layer is bumped; with
+// bump_every_layer the output's weights grow the same way.
 func TestWeightBumping(t *testing.T) {
 	backend, _, err := graph.NewBackend("")
 	require.NoError(t, err)
-	cfg := shipped(t, "yin_yang_fastanddeep", 120) // a bumping recipe
-	cfg.DType = "float64"
-	cfg.Epochs = 3
-	cfg.BatchSize = 10
-	cfg.Network.Node("to_hidden").Init = &topology.Init{Mean: -5, Std: 0}
-	cfg.Network.Node("to_output").Init = &topology.Init{Mean: 0.5, Std: 0}
-	d := smallYinYang(t, 10, 1)
-	trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
-	require.NoError(t, err)
-	history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{})
-	require.NoError(t, err)
-	require.Len(t, history, 3)
-	for _, m := range history {
-		require.Equal(t, 1, m.Bumps)
-	}
-	hidden := trainer.Context().In("to_hidden").InspectVariableInScope("weights")
-	out := trainer.Context().In("to_output").InspectVariableInScope("weights")
-	hv, err := hidden.Value()
-	require.NoError(t, err)
-	ov, err := out.Value()
-	require.NoError(t, err)
-	want := -5 + cfg.BumpValue*(1+2+4)
-	for _, w := range tensors.MustCopyFlatData[float64](hv) {
-		require.InDelta(t, want, w, 1e-12)
-	}
-	for _, w := range tensors.MustCopyFlatData[float64](ov) {
-		require.Equal(t, 0.5, w, "output layer must not be bumped (nor trained: its loss has no gradient)")
+	for _, every := range []bool{false, true} {
+		t.Run(fmt.Sprintf("every_layer=%v", every), func(t *testing.T) {
+			cfg := shipped(t, "yin_yang_fastanddeep", 120) // a bumping recipe
+			cfg.DType = "float64"
+			cfg.Epochs = 3
+			cfg.BatchSize = 10
+			cfg.BumpEveryLayer = every
+			cfg.Network.Node("to_hidden").Init = &topology.Init{Mean: -5, Std: 0}
+			cfg.Network.Node("to_output").Init = &topology.Init{Mean: 0.5, Std: 0}
+			d := smallYinYang(t, 10, 1)
+			trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+			require.NoError(t, err)
+			history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{})
+			require.NoError(t, err)
+			require.Len(t, history, 3)
+			for _, m := range history {
+				require.Equal(t, 1, m.Bumps)
+				require.Equal(t, 1.0, m.Silent[1], "the output must stay silent")
+			}
+			hidden := trainer.Context().In("to_hidden").InspectVariableInScope("weights")
+			out := trainer.Context().In("to_output").InspectVariableInScope("weights")
+			hv, err := hidden.Value()
+			require.NoError(t, err)
+			ov, err := out.Value()
+			require.NoError(t, err)
+			want := -5 + cfg.BumpValue*(1+2+4)
+			for _, w := range tensors.MustCopyFlatData[float64](hv) {
+				require.InDelta(t, want, w, 1e-12)
+			}
+			wantOut := 0.5
+			if every {
+				wantOut += cfg.BumpValue * (1 + 2 + 4)
+			}
+			for _, w := range tensors.MustCopyFlatData[float64](ov) {
+				require.InDelta(t, wantOut, w, 1e-12, "output weights (not trained: its loss has no gradient)")
+			}
+		})
 	}
 }
 
