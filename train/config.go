@@ -118,6 +118,13 @@ type Config struct {
 	// stayed missing for 40 epochs while every batch bumped the hidden
 	// layer.
 	BumpEveryLayer bool `json:"bump_every_layer,omitempty" yaml:"bump_every_layer,omitempty"`
+	// BumpAnneal scales the bump value by the learning rate's schedule
+	// (value x lr / learning_rate), so that bumps fade with the steps and
+	// the final epochs are not moved by bumps alone. Without it, at the end
+	// of a cosine schedule the bumps of an output that falls silent for a
+	// few samples (max_missing 0) moved its weights more than Adam's steps
+	// did (issue 16: 20 bumps of 5e-4 per epoch against 79 steps of 1e-4).
+	BumpAnneal bool `json:"bump_anneal,omitempty" yaml:"bump_anneal,omitempty"`
 
 	// SavePoints are the epochs whose checkpoints are kept (inference and
 	// continue can start from them); the final epoch is always kept, and

@@ -389,6 +389,13 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 	if c.BumpDoubling {
 		value = Where(Equal(chosen, lastVar.ValueGraph(g)), MulScalar(valueVar.ValueGraph(g), 2), value)
 	}
+	// anneal is the factor of BumpAnneal on what a bump adds (1 without);
+	// the doubling runs on the unscaled value.
+	anneal := ScalarOne(g, t.dtype)
+	if c.BumpAnneal {
+		lr := optimizers.LearningRateVar(ctx, t.dtype, c.LearningRate).ValueGraph(g)
+		anneal = DivScalar(ConvertDType(lr, t.dtype), c.LearningRate)
+	}
 	// deltas[l] is what population l's weights grow by.
 	deltas := make([]*Node, len(pops))
 	for l := range pops {
@@ -419,7 +426,7 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 		lastBumpedVar.SetValueGraph(Stack(nowBumped, 0))
 	}
 	for l := range pops {
-		delta := deltas[l]
+		delta := Mul(deltas[l], anneal)
 		for _, target := range pops[l].Incoming {
 			w := target.Variable.ValueGraph(g)
 			rows, cols := w.Shape().Dim(0), w.Shape().Dim(1)
@@ -444,7 +451,7 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 	lastVar.SetValueGraph(chosen)
 	return bumpResult{
 		layer:  chosen,
-		value:  Where(bumped, reported, ZerosLike(value)),
+		value:  Where(bumped, Mul(reported, anneal), ZerosLike(value)),
 		silent: Stack(fracs, 0),
 	}
 }

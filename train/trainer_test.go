@@ -39,17 +39,29 @@ func smallYinYang(t *testing.T, size int, seed uint32) *Dataset {
 // then add the bump value to its incoming weights, doubling batch after
 // batch (fastAndDeep's weight_bumping_exp), while the output layer (silent
 // too) is left alone because only the first failing layer is bumped; with
-// bump_every_layer the output's weights grow the same way.
+// bump_every_layer the output's weights grow the same way. With
+// bump_anneal the bumps follow the cosine schedule's learning rate.
 func TestWeightBumping(t *testing.T) {
 	backend, _, err := graph.NewBackend("")
 	require.NoError(t, err)
-	for _, every := range []bool{false, true} {
-		t.Run(fmt.Sprintf("every_layer=%v", every), func(t *testing.T) {
+	for _, tc := range []struct{ every, anneal bool }{{false, false}, {true, false}, {false, true}} {
+		t.Run(fmt.Sprintf("every_layer=%v,anneal=%v", tc.every, tc.anneal), func(t *testing.T) {
+			every := tc.every
 			cfg := shipped(t, "yin_yang_fastanddeep", 120) // a bumping recipe
 			cfg.DType = "float64"
 			cfg.Epochs = 3
 			cfg.BatchSize = 10
 			cfg.BumpEveryLayer = every
+			cfg.BumpAnneal = tc.anneal
+			// factor[e] is what multiplies epoch e's bump.
+			factor := []float64{1, 1, 1}
+			if tc.anneal {
+				cfg.LRSchedule, cfg.LRMin = "cosine", cfg.LearningRate/10
+				for e := range factor {
+					factor[e] = cfg.LearningRateAt(e) / cfg.LearningRate
+				}
+				require.Less(t, factor[2], 0.2)
+			}
 			cfg.Network.Node("to_hidden").Init = &topology.Init{Mean: -5, Std: 0}
 			cfg.Network.Node("to_output").Init = &topology.Init{Mean: 0.5, Std: 0}
 			d := smallYinYang(t, 10, 1)
@@ -68,13 +80,14 @@ func TestWeightBumping(t *testing.T) {
 			require.NoError(t, err)
 			ov, err := out.Value()
 			require.NoError(t, err)
-			want := -5 + cfg.BumpValue*(1+2+4)
+			grown := cfg.BumpValue * (1*factor[0] + 2*factor[1] + 4*factor[2])
+			want := -5 + grown
 			for _, w := range tensors.MustCopyFlatData[float64](hv) {
 				require.InDelta(t, want, w, 1e-12)
 			}
 			wantOut := 0.5
 			if every {
-				wantOut += cfg.BumpValue * (1 + 2 + 4)
+				wantOut += grown
 			}
 			for _, w := range tensors.MustCopyFlatData[float64](ov) {
 				require.InDelta(t, wantOut, w, 1e-12, "output weights (not trained: its loss has no gradient)")
