@@ -23,6 +23,8 @@ func TestQuantizeWeight(t *testing.T) {
 		{"rounds negative", six, -0.51, -30.0 / 58, false},
 		{"clips above 63", six, 2, 63.0 / 58, true},
 		{"clips below -63", six, -2, -63.0 / 58, true},
+		{"the edge in float32 is not clipped", six, float64(float32(63.0 / 58)), 63.0 / 58, false},
+		{"just beyond the edge is", six, 63.01 / 58, 63.0 / 58, true},
 		{"8 bits keep the range", eight, 2, 63.0 / 58, true},
 		{"8 bits have 4x finer steps", eight, 0.51, math.Round(0.51*58*255/63) / (58 * 255.0 / 63), false},
 		{"float weights", IdealMock(), 5.4321, 5.4321, false},
@@ -355,4 +357,26 @@ func TestMockTimeScale(t *testing.T) {
 	require.NoError(t, mock.Configure(m, w))
 	// tau_syn = 1 model unit is 6 us on the chip, 6 ms in biology.
 	require.InDelta(t, 6e-3, mock.BiologicalTime(1), 1e-15)
+}
+
+// WeightRange is the largest software weight the mock runs unclipped: the
+// same 63/58 at every resolution (the step changes, not the range), none
+// for float weights.
+func TestMockWeightRange(t *testing.T) {
+	for _, bits := range []int{4, 5, 6, 8} {
+		cfg := DefaultMock()
+		cfg.WeightBits = bits
+		r := cfg.WeightRange()
+		require.InDelta(t, 63.0/58, r, 1e-12, "%d bits", bits)
+		q, clipped := cfg.QuantizeWeight(r)
+		require.False(t, clipped, "%d bits: the range's edge is not clipped", bits)
+		require.InDelta(t, r, q, 1e-12, "%d bits", bits)
+		_, clipped = cfg.QuantizeWeight(r * 1.01)
+		require.True(t, clipped, "%d bits: beyond the range is clipped", bits)
+	}
+	require.Zero(t, IdealMock().WeightRange())
+	mk, err := NewMock(DefaultMock())
+	require.NoError(t, err)
+	var _ WeightRanger = mk
+	require.InDelta(t, 63.0/58, mk.WeightRange(), 1e-12)
 }

@@ -27,6 +27,14 @@ type Backend interface {
 	Close() error
 }
 
+// WeightRanger is a Backend whose weights have a limited range.
+// WeightRange is the largest weight magnitude, in software units, that it
+// represents without clipping (0: unlimited): a training loop that keeps
+// its weights within it trains the network that actually runs.
+type WeightRanger interface {
+	WeightRange() float64
+}
+
 // Spikes is a batch of spike lists on the host: sample b fired at
 // Time[b][k] from neuron Neuron[b][k] (the index inside its node), in time
 // order.

@@ -78,6 +78,9 @@ func takeError(e *C.char) string {
 // Name implements Backend.
 func (*Chip) Name() string { return "chip" }
 
+// WeightRange implements WeightRanger: 63 hardware units at the scale.
+func (c *Chip) WeightRange() float64 { return float64(OperatingBitsMax) / c.scale }
+
 // Close implements Backend.
 func (c *Chip) Close() error {
 	c.mu.Lock()
@@ -138,7 +141,7 @@ func (c *Chip) Configure(m *Mapping, w Weights) error {
 						x = w[li].In[(pb.Row+r)*n+pb.Col+col]
 					}
 					v := c.scale * x
-					if v > 63 || v < -63 {
+					if math.Abs(v) > 63*clipTolerance {
 						clipped++
 					}
 					q := int8(math.Round(math.Max(-63, math.Min(63, v))))

@@ -138,6 +138,11 @@ func (c MockConfig) scale() float64 {
 // OperatingBitsMax is the chip's largest weight, 2^6 - 1.
 const OperatingBitsMax = 1<<OperatingBits - 1
 
+// clipTolerance lets a weight at the range's edge in float32 (63/58
+// rounded, where hardware.clip_weights puts it) count as not clipped: a
+// relative 1e-6 is above float32's rounding (6e-8) and far below a step.
+const clipTolerance = 1 + 1e-6
+
 // QuantizeWeight is the weight the mock uses for a software weight w:
 // round(clip(scale w, -max, max)) / scale, and whether it was clipped.
 func (c MockConfig) QuantizeWeight(w float64) (float64, bool) {
@@ -146,9 +151,22 @@ func (c MockConfig) QuantizeWeight(w float64) (float64, bool) {
 	}
 	s, m := c.scale(), float64(c.WeightMax())
 	x := s * w
-	clipped := x > m || x < -m
+	clipped := math.Abs(x) > m*clipTolerance
 	return math.Round(math.Max(-m, math.Min(m, x))) / s, clipped
 }
+
+// WeightRange is the largest software weight magnitude the mock
+// represents without clipping: max / scale (63/58 at every resolution, as
+// scale follows the bits), 0 for float weights.
+func (c MockConfig) WeightRange() float64 {
+	if c.WeightBits == 0 {
+		return 0
+	}
+	return float64(c.WeightMax()) / c.scale()
+}
+
+// WeightRange implements WeightRanger.
+func (mk *Mock) WeightRange() float64 { return mk.cfg.WeightRange() }
 
 // timeUnit is the hardware seconds per model time unit for a network.
 func (c MockConfig) timeUnit(m *Mapping) float64 {

@@ -36,6 +36,15 @@ type HardwareConfig struct {
 	// Calibration is the chip's calibration file (gosnn hw calibrate
 	// writes it).
 	Calibration string `json:"calibration,omitempty" yaml:"calibration,omitempty"`
+	// ClipWeights keeps the software weights within the backend's range
+	// (bss2.WeightRanger: +-63/58 at jaxsnn's scale): after every
+	// optimizer step and bump each weight is clamped to it. Without it a
+	// weight beyond the range still runs at the range's edge, but the
+	// software network that gives the gradients uses the unclipped value,
+	// and the gradient and the bumps can push it further out, without any
+	// effect on the chip (seen in issue 16: input weights of 10 against the
+	// chip's 1.09, with silent hidden neurons bumped batch after batch).
+	ClipWeights bool `json:"clip_weights,omitempty" yaml:"clip_weights,omitempty"`
 }
 
 // HardwareBackends lists the values of hardware.backend.
@@ -107,8 +116,13 @@ type hardwareLoop struct {
 	layers    []observedLayer
 	width     int // columns appended to the features
 	ready     bool
-	stats     HardwareStats
-	gomlx     backends.Backend
+	// weightRange is the clamp of the weights after each step (0: none).
+	weightRange float64
+	// epochClipped is the largest ClippedWeights since the last epoch's
+	// metrics.
+	epochClipped int
+	stats        HardwareStats
+	gomlx        backends.Backend
 }
 
 // observedLayer is where a layer's observed spikes sit in the columns.
@@ -148,6 +162,9 @@ func newHardwareLoop(gomlx backends.Backend, cfg Config, numInputs int) (*hardwa
 		return nil, err
 	}
 	h.stats.Backend = h.backend.Name()
+	if r, ok := h.backend.(bss2.WeightRanger); ok && cfg.Hardware.ClipWeights {
+		h.weightRange = r.WeightRange()
+	}
 	col := numInputs
 	for _, l := range m.Layers {
 		o := observedLayer{key: l.Name(), layer: l, column: col, ttfs: l.Populations[0].Kind == topology.KindTTFS}
@@ -213,6 +230,7 @@ func (h *hardwareLoop) observe(t *Trainer, bt batch) (batch, error) {
 	h.stats.Runs++
 	h.stats.ClippedWeights = res.ClippedWeights
 	h.stats.MaxClippedWeights = max(h.stats.MaxClippedWeights, res.ClippedWeights)
+	h.epochClipped = max(h.epochClipped, res.ClippedWeights)
 	h.stats.LateSpikes += res.LateSpikes
 	valid := tensors.MustCopyFlatData[bool](bt.mask)
 	cols := h.numInputs + h.width
@@ -328,6 +346,36 @@ func (h *hardwareLoop) lower(ctx *mlctx.Context, net *topology.Network, x *Node)
 	low := event.LowerObserved(ctx, net, features, observed)
 	low.Overflow = ReduceAllSum(cut(h.numInputs+h.width-1, 1))
 	return low
+}
+
+// clampWeights sets every weight variable of the mapping to its value in
+// g clamped to [-weightRange, weightRange] (after the optimizer's update
+// and the bump); nothing without a range.
+func (h *hardwareLoop) clampWeights(ctx *mlctx.Context, g *Graph) {
+	if h.weightRange <= 0 {
+		return
+	}
+	clamp := func(scope, name string) {
+		v := ctx.GetVariableByScopeAndName("/"+scope, name)
+		if v == nil || !v.Trainable {
+			return
+		}
+		v.SetValueGraph(ClipScalar(v.ValueGraph(g), -h.weightRange, h.weightRange))
+	}
+	seen := map[string]bool{}
+	for _, l := range h.mapping.Layers {
+		if l.Recurrent {
+			clamp(l.Name(), "weights")
+			clamp(l.Name(), "recurrent_weights")
+			continue
+		}
+		for _, pb := range l.Projections {
+			if !seen[pb.Projection] {
+				seen[pb.Projection] = true
+				clamp(pb.Projection, "weights")
+			}
+		}
+	}
 }
 
 // hostMatrix copies a [rows, cols] float tensor to float64 rows.

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"math"
 	"os"
 	"strconv"
 	"testing"
@@ -98,4 +99,59 @@ func TestHardwareConfigRefusesLargeNetwork(t *testing.T) {
 	require.NoError(t, err)
 	_, err = NewTrainer(backend, cfg, 4, 3)
 	require.ErrorIs(t, err, bss2.ErrNoChip)
+}
+
+// With hardware.clip_weights the software weights stay within the mock's
+// range (63/58 at 6 bits) after every step, also when they start far
+// beyond it; without, weights drawn beyond the range stay there (the
+// chip runs them clipped, the gradients use them unclipped). The
+// metrics count the clipped weights per epoch: all 100 input weights at
+// the first configuration, none in the second epoch when clipped.
+func TestHardwareClipWeights(t *testing.T) {
+	limit := bss2.DefaultMock().WeightRange()
+	require.InDelta(t, 63.0/58, limit, 1e-12)
+	for _, tc := range []struct {
+		name    string
+		clip    bool
+		outside bool // some weight beyond the range after training
+	}{
+		{"clipped", true, false},
+		{"unclipped", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := hardwareYinYang(t, 20)
+			cfg.Hardware.ClipWeights = tc.clip
+			cfg.Epochs = 2
+			for i := range cfg.Network.Nodes {
+				if n := &cfg.Network.Nodes[i]; n.Name == "to_hidden" {
+					n.Init.Mean, n.Init.Std = 2, 0.5 // every weight beyond the range
+				}
+			}
+			require.NoError(t, cfg.Validate())
+			backend, _, err := graph.NewBackend("go")
+			require.NoError(t, err)
+			data := smallYinYang(t, 100, 42)
+			trainer, err := NewTrainer(backend, cfg, data.NumFeatures, data.NumClasses)
+			require.NoError(t, err)
+			history, err := trainer.Fit(context.Background(), data, smallYinYang(t, 50, 41), 0, Hooks{})
+			require.NoError(t, err)
+			require.Len(t, history, 2)
+			require.NotNil(t, history[0].ClippedWeights)
+			require.GreaterOrEqual(t, *history[0].ClippedWeights, 5*20)
+			require.NotNil(t, history[1].ClippedWeights)
+			require.Equal(t, tc.outside, *history[1].ClippedWeights > 0, "clipped weights in epoch 2: %d", *history[1].ClippedWeights)
+			m, err := bss2.Map(&cfg.Network, bss2.ChipLimits(), "network")
+			require.NoError(t, err)
+			w, err := bss2.ReadWeights(trainer.Context(), m)
+			require.NoError(t, err)
+			largest := 0.0
+			for _, l := range w {
+				for _, x := range l.In {
+					largest = max(largest, math.Abs(x))
+				}
+			}
+			t.Logf("largest |w| %.4f, range %.4f", largest, limit)
+			require.Equal(t, tc.outside, largest > limit+1e-6, "largest |w| %g against the range %g", largest, limit)
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
 
@@ -216,6 +217,8 @@ func (s *Summary) SetStability() {
 // deviation), per layer l, the fraction silent_l<l> of silent
 // (sample, neuron) pairs, and the statistics of monitored projections
 // (monitor: true; "<node>_weights_mean", ..., "<node>_delays_max").
+// With hardware in the loop also clipped_weights (the most weights beyond
+// the hardware's range in one batch of the epoch).
 func WriteMetricsCSV(path string, history []EpochMetrics) error {
 	var buf csvBuffer
 	w := csv.NewWriter(&buf)
@@ -239,6 +242,10 @@ func WriteMetricsCSV(path string, history []EpochMetrics) error {
 		}
 	}
 	header = append(header, monitored...)
+	hardware := slices.ContainsFunc(history, func(m EpochMetrics) bool { return m.ClippedWeights != nil })
+	if hardware {
+		header = append(header, "clipped_weights")
+	}
 	_ = w.Write(header)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
 	for _, m := range history {
@@ -260,6 +267,13 @@ func WriteMetricsCSV(path string, history []EpochMetrics) error {
 			cell := ""
 			if x, ok := values[name]; ok {
 				cell = f(x)
+			}
+			row = append(row, cell)
+		}
+		if hardware {
+			cell := ""
+			if m.ClippedWeights != nil {
+				cell = strconv.Itoa(*m.ClippedWeights)
 			}
 			row = append(row, cell)
 		}

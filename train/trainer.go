@@ -69,6 +69,10 @@ type EpochMetrics struct {
 	// Monitor holds, after the epoch, the weight and delay statistics of
 	// the projections with monitor: true (see Trainer.monitorStats).
 	Monitor []Stat `json:"monitor,omitempty"`
+	// ClippedWeights is, with hardware in the loop, the largest number of
+	// weights beyond the backend's range (clipped on the hardware) over
+	// the epoch's batches; nil without hardware.
+	ClippedWeights *int `json:"clipped_weights,omitempty"`
 }
 
 // Hooks receive progress; nil hooks are skipped. They run on the training
@@ -283,6 +287,9 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		opt.UpdateGraph(ctx, x.Graph(), loss)
 		t.applyTuning(x.Graph(), net.Tuned)
 		bump := t.bumpWeights(ctx, net, mask)
+		if t.hw != nil {
+			t.hw.clampWeights(ctx, x.Graph())
+		}
 		t.updateAverages(ctx, x.Graph())
 		correct := snn.CountCorrect(t.cfg.Loss.Predict(out), labels, mask, t.dtype)
 		return []*Node{loss, correct, bump.layer, net.Overflow, bump.value, bump.silent, allFinite(ctx, x.Graph(), t.dtype)}
@@ -404,8 +411,44 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 	if c.BumpDoubling {
 		value = Where(Equal(chosen, lastVar.ValueGraph(g)), MulScalar(valueVar.ValueGraph(g), 2), value)
 	}
+	// anneal is the factor of BumpAnneal on what a bump adds (1 without);
+	// the doubling runs on the unscaled value.
+	anneal := ScalarOne(g, t.dtype)
+	if c.BumpAnneal {
+		lr := optimizers.LearningRateVar(ctx, t.dtype, c.LearningRate).ValueGraph(g)
+		anneal = DivScalar(ConvertDType(lr, t.dtype), c.LearningRate)
+	}
+	// deltas[l] is what population l's weights grow by.
+	deltas := make([]*Node, len(pops))
 	for l := range pops {
-		delta := Where(Equal(chosen, Const(g, int32(l))), value, ZerosLike(value))
+		deltas[l] = Where(Equal(chosen, Const(g, int32(l))), value, ZerosLike(value))
+	}
+	reported := value
+	if c.BumpEveryLayer {
+		// Each population on its own: its value doubles while it was
+		// bumped in the previous batch too.
+		valuesVar := bctx.VariableWithValue("values", shapes.CastAsDType(make([]float64, len(pops)), t.dtype)).SetTrainable(false)
+		lastBumpedVar := bctx.VariableWithValue("last_bumped", make([]bool, len(pops))).SetTrainable(false)
+		values, lastBumped := valuesVar.ValueGraph(g), lastBumpedVar.ValueGraph(g)
+		newValues, nowBumped := make([]*Node, len(pops)), make([]*Node, len(pops))
+		reported = ZerosLike(value)
+		for l := range pops {
+			beyond := GreaterThan(fracs[l], Scalar(g, t.dtype, pops[l].MaxMissing))
+			v := value
+			if c.BumpDoubling {
+				v = Where(Slice(lastBumped, AxisElem(l)), MulScalar(Slice(values, AxisElem(l)), 2), Scalar(g, t.dtype, c.BumpValue))
+				v = Reshape(v)
+			}
+			deltas[l] = Where(beyond, v, ZerosLike(v))
+			reported = Max(reported, deltas[l])
+			newValues[l] = Where(beyond, v, Reshape(Slice(values, AxisElem(l))))
+			nowBumped[l] = beyond
+		}
+		valuesVar.SetValueGraph(Stack(newValues, 0))
+		lastBumpedVar.SetValueGraph(Stack(nowBumped, 0))
+	}
+	for l := range pops {
+		delta := Mul(deltas[l], anneal)
 		for _, target := range pops[l].Incoming {
 			if frozen[target.Variable] {
 				continue
@@ -433,7 +476,7 @@ func (t *Trainer) bumpWeights(ctx *mlctx.Context, net topology.Lowered, mask *No
 	lastVar.SetValueGraph(chosen)
 	return bumpResult{
 		layer:  chosen,
-		value:  Where(bumped, value, ZerosLike(value)),
+		value:  Where(bumped, Mul(reported, anneal), ZerosLike(value)),
 		silent: Stack(fracs, 0),
 	}
 }
@@ -686,6 +729,11 @@ func (t *Trainer) Fit(ctx context.Context, trainSet, val *Dataset, start int, ho
 			ValLoss: valLoss, ValAccuracy: valAcc, LearningRate: lr, Bumps: bumps, MaxBumpValue: maxBump,
 			Overflow: overflow, Seconds: seconds, Silent: silent}
 		m.TrainLossMin, m.TrainLossMax, m.TrainLossStd = spread(losses)
+		if t.hw != nil {
+			clipped := t.hw.epochClipped
+			m.ClippedWeights = &clipped
+			t.hw.epochClipped = 0
+		}
 		for l := range m.Silent {
 			m.Silent[l] /= float64(seen)
 		}

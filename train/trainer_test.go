@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -36,38 +37,62 @@ func smallYinYang(t *testing.T, size int, seed uint32) *Dataset {
 
 // TestWeightBumping silences the hidden layer completely: every batch must
 // then add the bump value to its incoming weights, doubling batch after
-// batch (fastAndDeep's weight_bumping_exp), while the output layer is left
-// alone because only the first failing layer is bumped.
+// batch (fastAndDeep's weight_bumping_exp), while the output layer (silent
+// too) is left alone because only the first failing layer is bumped; with
+// bump_every_layer the output's weights grow the same way. With
+// bump_anneal the bumps follow the cosine schedule's learning rate.
 func TestWeightBumping(t *testing.T) {
 	backend, _, err := graph.NewBackend("")
 	require.NoError(t, err)
-	cfg := shipped(t, "yin_yang_fastanddeep", 120) // a bumping recipe
-	cfg.DType = "float64"
-	cfg.Epochs = 3
-	cfg.BatchSize = 10
-	cfg.Network.Node("to_hidden").Init = &topology.Init{Mean: -5, Std: 0}
-	cfg.Network.Node("to_output").Init = &topology.Init{Mean: 0.5, Std: 0}
-	d := smallYinYang(t, 10, 1)
-	trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
-	require.NoError(t, err)
-	history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{})
-	require.NoError(t, err)
-	require.Len(t, history, 3)
-	for _, m := range history {
-		require.Equal(t, 1, m.Bumps)
-	}
-	hidden := trainer.Context().In("to_hidden").InspectVariableInScope("weights")
-	out := trainer.Context().In("to_output").InspectVariableInScope("weights")
-	hv, err := hidden.Value()
-	require.NoError(t, err)
-	ov, err := out.Value()
-	require.NoError(t, err)
-	want := -5 + cfg.BumpValue*(1+2+4)
-	for _, w := range tensors.MustCopyFlatData[float64](hv) {
-		require.InDelta(t, want, w, 1e-12)
-	}
-	for _, w := range tensors.MustCopyFlatData[float64](ov) {
-		require.Equal(t, 0.5, w, "output layer must not be bumped (nor trained: its loss has no gradient)")
+	for _, tc := range []struct{ every, anneal bool }{{false, false}, {true, false}, {false, true}} {
+		t.Run(fmt.Sprintf("every_layer=%v,anneal=%v", tc.every, tc.anneal), func(t *testing.T) {
+			every := tc.every
+			cfg := shipped(t, "yin_yang_fastanddeep", 120) // a bumping recipe
+			cfg.DType = "float64"
+			cfg.Epochs = 3
+			cfg.BatchSize = 10
+			cfg.BumpEveryLayer = every
+			cfg.BumpAnneal = tc.anneal
+			// factor[e] is what multiplies epoch e's bump.
+			factor := []float64{1, 1, 1}
+			if tc.anneal {
+				cfg.LRSchedule, cfg.LRMin = "cosine", cfg.LearningRate/10
+				for e := range factor {
+					factor[e] = cfg.LearningRateAt(e) / cfg.LearningRate
+				}
+				require.Less(t, factor[2], 0.2)
+			}
+			cfg.Network.Node("to_hidden").Init = &topology.Init{Mean: -5, Std: 0}
+			cfg.Network.Node("to_output").Init = &topology.Init{Mean: 0.5, Std: 0}
+			d := smallYinYang(t, 10, 1)
+			trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
+			require.NoError(t, err)
+			history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{})
+			require.NoError(t, err)
+			require.Len(t, history, 3)
+			for _, m := range history {
+				require.Equal(t, 1, m.Bumps)
+				require.Equal(t, 1.0, m.Silent[1], "the output must stay silent")
+			}
+			hidden := trainer.Context().In("to_hidden").InspectVariableInScope("weights")
+			out := trainer.Context().In("to_output").InspectVariableInScope("weights")
+			hv, err := hidden.Value()
+			require.NoError(t, err)
+			ov, err := out.Value()
+			require.NoError(t, err)
+			grown := cfg.BumpValue * (1*factor[0] + 2*factor[1] + 4*factor[2])
+			want := -5 + grown
+			for _, w := range tensors.MustCopyFlatData[float64](hv) {
+				require.InDelta(t, want, w, 1e-12)
+			}
+			wantOut := 0.5
+			if every {
+				wantOut += grown
+			}
+			for _, w := range tensors.MustCopyFlatData[float64](ov) {
+				require.InDelta(t, wantOut, w, 1e-12, "output weights (not trained: its loss has no gradient)")
+			}
+		})
 	}
 }
 

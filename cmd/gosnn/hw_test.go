@@ -17,13 +17,13 @@ import (
 func TestHwMapAndCalibrate(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"hw", "map", "yinyang"}, &out))
-	require.Contains(t, out.String(), "population hidden (lif): 60 neurons -> hardware neurons 0..59")
-	require.Contains(t, out.String(), "synapse rows per hemisphere: [130 0] of 256")
+	require.Contains(t, out.String(), "population hidden (lif): 120 neurons -> hardware neurons 0..119")
+	require.Contains(t, out.String(), "synapse rows per hemisphere: [250 0] of 256")
 
 	// A network larger than the chip: the config's file, line and node.
 	data, err := configs.FS.ReadFile("yin_yang_bss2.yaml")
 	require.NoError(t, err)
-	big := strings.Replace(string(data), "size: 60\n      capacity: 60", "size: 600\n      capacity: 600", 1)
+	big := strings.Replace(string(data), "size: 120\n      capacity: 120", "size: 600\n      capacity: 600", 1)
 	path := filepath.Join(t.TempDir(), "big.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(big), 0o644))
 	err = run(context.Background(), []string{"hw", "map", path}, &out)
