@@ -38,16 +38,6 @@ func firstSpikeTimesPerSynapse(inputTimes, weights *Node, cfg TTFS) *Node {
 	return AttachCrossingGradient(tStar, inputTimes, weights, cfg.Neuron, cfg.MaxGradNorm)
 }
 
-// perSampleReference is each sample's earliest finite time [B, 1, 1] of
-// arrival times [B, I, J] (0 when none), and which times are finite.
-func perSampleReference(times *Node) (ref, finite *Node) {
-	g := times.Graph()
-	dtype := times.DType()
-	finite = IsFinite(times)
-	ref = ReduceAndKeep(Where(finite, times, Infinity(g, dtype, 1)), ReduceMin, 1, 2)
-	return Where(IsFinite(ref), ref, ZerosLike(ref)), finite
-}
-
 // firstCrossingPerSynapse is the sorted form of FirstCrossing for arrival
 // times [B, I, J]: each (sample, neuron) pair sorts its own inputs. The
 // layout puts the B*J pairs as columns [I, B*J] and solves them as one

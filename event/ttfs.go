@@ -110,6 +110,20 @@ func checkShapes(inputTimes, weights *Node) {
 	}
 }
 
+// perSampleReference is each sample's earliest finite time of input
+// times [B, ...] (0 when none), kept as [B, 1, ...], and which times are
+// finite. The forward passes take times relative to it, which keeps their
+// exponentials bounded by exp(horizon/tau_syn).
+func perSampleReference(times *Node) (ref, finite *Node) {
+	finite = IsFinite(times)
+	axes := make([]int, times.Rank()-1)
+	for i := range axes {
+		axes[i] = i + 1
+	}
+	ref = ReduceAndKeep(Where(finite, times, Infinity(times.Graph(), times.DType(), 1)), ReduceMin, axes...)
+	return Where(IsFinite(ref), ref, ZerosLike(ref)), finite
+}
+
 // FirstCrossing is the forward pass of FirstSpikeTimes, without gradient.
 //
 // Layout: the pure-Go backend runs same-shape element-wise ops and
@@ -128,12 +142,8 @@ func FirstCrossing(inputTimes, weights *Node, cfg TTFS) *Node {
 	inf := Infinity(g, dtype, 1)
 	batch, numIn, numOut := times.Shape().Dim(0), times.Shape().Dim(1), w.Shape().Dim(1)
 
-	// Times relative to each sample's earliest input keep the exponentials
-	// bounded by exp(horizon/tau_syn).
-	finite := IsFinite(times)
-	ref := ReduceAndKeep(Where(finite, times, inf), ReduceMin, 1) // [B, 1]
-	ref = Where(IsFinite(ref), ref, c(0))
-	rel := Transpose(Sub(times, ref), 0, 1) // [I, B]
+	ref, finite := perSampleReference(times) // [B, 1]
+	rel := Transpose(Sub(times, ref), 0, 1)  // [I, B]
 	active := LogicalAnd(Transpose(finite, 0, 1), LessOrEqual(rel, c(cfg.horizon())))
 	rel = Where(active, rel, c(0))
 

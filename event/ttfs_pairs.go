@@ -28,11 +28,7 @@ func firstCrossingPairs(inputTimes, weights *Node, cfg TTFS) *Node {
 	inf := Infinity(g, dtype, 1)
 	batch, numIn, numOut := times.Shape().Dim(0), times.Shape().Dim(1), w.Shape().Dim(1)
 
-	// Times relative to each sample's earliest input keep the exponentials
-	// bounded by exp(horizon/tau_syn).
-	finite := IsFinite(times)
-	ref := ReduceAndKeep(Where(finite, times, inf), ReduceMin, 1)
-	ref = Where(IsFinite(ref), ref, c(0))
+	ref, finite := perSampleReference(times)
 	rel := Sub(times, ref)
 	active := LogicalAnd(finite, LessOrEqual(rel, c(cfg.horizon())))
 	rel = Where(active, rel, c(0))
