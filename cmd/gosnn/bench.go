@@ -61,10 +61,7 @@ type benchRow struct {
 // benchFile is bench.json. It is rewritten after every run, so an
 // interrupted or crashed benchmark still leaves the rows it finished.
 type benchFile struct {
-	Status          string         `json:"status"` // "running", "finished" or "interrupted: <reason>"
-	StartedAt       time.Time      `json:"started_at"`
-	FinishedAt      time.Time      `json:"finished_at,omitzero"`
-	Command         []string       `json:"command"` // the arguments of "gosnn bench" as given
+	benchHeader
 	Args            benchArgs      `json:"args"`
 	TrainSamples    int            `json:"train_samples"`
 	SecondsPerEpoch string         `json:"seconds_per_epoch_note"`
@@ -99,7 +96,7 @@ func benchCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	path := filepath.Join(dir, "bench.json")
 	doc := benchFile{
-		Status: "running", StartedAt: started, Command: args, Args: a, TrainSamples: trainSet.Size(),
+		benchHeader: newBenchHeader(started, args), Args: a, TrainSamples: trainSet.Size(),
 		SecondsPerEpoch: benchSecondsNote, Versions: train.CurrentVersions(), Rows: []benchRow{},
 	}
 	if err := train.WriteJSON(path, doc); err != nil {
@@ -127,16 +124,9 @@ func benchCommand(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("bench: %w", err)
 		}
 	}
-	doc.FinishedAt = time.Now()
-	doc.Status = "finished"
-	if err := ctx.Err(); err != nil {
-		doc.Status = "interrupted: " + err.Error()
+	if err := finishBench(ctx, &doc.benchHeader, path, &doc, func() { printBenchTable(stdout, doc.Rows) }, stdout); err != nil {
+		return err
 	}
-	if err := train.WriteJSON(path, doc); err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	printBenchTable(stdout, doc.Rows)
-	fmt.Fprintf(stdout, "results: %s\n", path)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bench interrupted after %d of %d run(s): %w (results so far in %s)", len(doc.Rows), len(runs), err, path)
 	}
@@ -151,6 +141,36 @@ func benchCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		// scripts that the table has holes.
 		return fmt.Errorf("bench: %d of %d run(s) failed (see the error column; results in %s)", failed, len(runs), path)
 	}
+	return nil
+}
+
+// benchHeader opens bench.json and compile.json: how the benchmark
+// stands, when it ran, and its command line.
+type benchHeader struct {
+	Status     string    `json:"status"` // "running", "finished" or "interrupted: <reason>"
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Command    []string  `json:"command"` // the arguments of "gosnn bench" as given
+}
+
+func newBenchHeader(started time.Time, args []string) benchHeader {
+	return benchHeader{Status: "running", StartedAt: started, Command: args}
+}
+
+// finishBench marks a benchmark file finished (or interrupted, when ctx
+// is done), writes doc (which holds h) to path, prints its table and says
+// where it is. doc must be a pointer: h is one of its fields.
+func finishBench(ctx context.Context, h *benchHeader, path string, doc any, printTable func(), stdout io.Writer) error {
+	h.FinishedAt = time.Now()
+	h.Status = "finished"
+	if err := ctx.Err(); err != nil {
+		h.Status = "interrupted: " + err.Error()
+	}
+	if err := train.WriteJSON(path, doc); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	printTable()
+	fmt.Fprintf(stdout, "results: %s\n", path)
 	return nil
 }
 

@@ -35,15 +35,12 @@ type compileRow struct {
 
 // compileFile is compile.json, rewritten after every row.
 type compileFile struct {
-	Status     string         `json:"status"`
-	StartedAt  time.Time      `json:"started_at"`
-	FinishedAt time.Time      `json:"finished_at,omitzero"`
-	Command    []string       `json:"command"`
-	Repeats    int            `json:"repeats"`
-	XLAFlags   string         `json:"xla_flags"` // $XLA_FLAGS as the CPU plugin saw it
-	Note       string         `json:"note"`
-	Versions   train.Versions `json:"versions"`
-	Rows       []compileRow   `json:"rows"`
+	benchHeader
+	Repeats  int            `json:"repeats"`
+	XLAFlags string         `json:"xla_flags"` // $XLA_FLAGS as the CPU plugin saw it
+	Note     string         `json:"note"`
+	Versions train.Versions `json:"versions"`
+	Rows     []compileRow   `json:"rows"`
 }
 
 // isCompileBench reports whether bench's arguments ask for the compile-time
@@ -111,7 +108,7 @@ func compileBenchCommand(ctx context.Context, args []string, stdout io.Writer) e
 		return fmt.Errorf("bench: %w", err)
 	}
 	path := filepath.Join(dir, "compile.json")
-	doc := compileFile{Status: "running", StartedAt: started, Command: args, Repeats: *repeats,
+	doc := compileFile{benchHeader: newBenchHeader(started, args), Repeats: *repeats,
 		Note: compileNote, Versions: train.CurrentVersions(), Rows: []compileRow{}}
 	for _, b := range backs {
 		for i, cfg := range cfgs {
@@ -147,16 +144,9 @@ func compileBenchCommand(ctx context.Context, args []string, stdout io.Writer) e
 			}
 		}
 	}
-	doc.FinishedAt = time.Now()
-	doc.Status = "finished"
-	if err := ctx.Err(); err != nil {
-		doc.Status = "interrupted: " + err.Error()
+	if err := finishBench(ctx, &doc.benchHeader, path, &doc, func() { printCompileTable(stdout, doc.Rows) }, stdout); err != nil {
+		return err
 	}
-	if err := train.WriteJSON(path, doc); err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	printCompileTable(stdout, doc.Rows)
-	fmt.Fprintf(stdout, "results: %s\n", path)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bench --compile interrupted: %w (results so far in %s)", err, path)
 	}
