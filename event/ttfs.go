@@ -195,12 +195,23 @@ type crossingIntervals struct {
 }
 
 // tile repeats x [K, B] for every neuron: [J, K, B], by copying whole blocks.
-func (iv crossingIntervals) tile(x *Node) *Node {
+func (iv crossingIntervals) tile(x *Node) *Node { return tileLeading(x, iv.neurons) }
+
+// tileLeading repeats x n times along a new leading axis: [n, dims of x].
+// The pure-Go backend broadcasts element by element through an index
+// iterator but concatenates by copying whole blocks, several times faster;
+// XLA broadcasts without copying.
+func tileLeading(x *Node, n int) *Node {
 	x = InsertAxes(x, 0)
-	if iv.neurons == 1 {
+	if n == 1 {
 		return x
 	}
-	copies := make([]*Node, iv.neurons)
+	if x.Graph().Backend().Name() == "xla" {
+		dims := x.Shape().Clone().Dimensions
+		dims[0] = n
+		return BroadcastToDims(x, dims...)
+	}
+	copies := make([]*Node, n)
 	for j := range copies {
 		copies[j] = x
 	}
