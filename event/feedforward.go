@@ -76,7 +76,8 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	// only decaying exponentials: any simulated duration stays finite.
 	gap := Sub(tSafe, shiftRight(tSafe, c(0)))
 	gap = Where(LogicalAnd(isInput, shiftRight(isInput, Const(g, false))), gap, ZerosLike(gap)) // 0 for the first input
-	stateV, stateI := scanInputs(gap, rows, p)                                                  // [N, B, I]
+	// The states after each input, neurons first: [N, B, I].
+	stateV, stateI := scanInputs(gap, rows, p)
 	toBNI := func(x *Node) *Node { return TransposeAllDims(x, 1, 0, 2) }
 	stateVN, stateIN := toBNI(stateV), toBNI(stateI)
 	intervalStart := BroadcastToDims(InsertAxes(sorted, 1), batch, numOut, numIn)
