@@ -23,7 +23,9 @@ func TestDataParallelMatchesOneDevice(t *testing.T) {
 	require.NoError(t, err, config)
 	d := smallYinYang(t, 48, 5)
 	val := smallYinYang(t, 24, 6)
-	for _, method := range []string{"yin_yang", "yin_yang_eventprop"} {
+	// yin_yang_H5_WS: synaptic delays, whose per-(input, target) arrival
+	// times [B, I, J] are split over the devices with the batch.
+	for _, method := range []string{"yin_yang", "yin_yang_eventprop", "yin_yang_H5_WS"} {
 		var refHistory []EpochMetrics
 		var refWeights map[string][]float64
 		for _, devices := range []int{1, 2, 4} {
@@ -31,7 +33,11 @@ func TestDataParallelMatchesOneDevice(t *testing.T) {
 				t.Logf("backend has %d devices: skipping %d", backend.NumDevices(), devices)
 				continue
 			}
-			cfg := shipped(t, method, 12)
+			hidden := 12
+			if method == "yin_yang_H5_WS" {
+				hidden = 5
+			}
+			cfg := shipped(t, method, hidden)
 			cfg.DType = "float64"
 			cfg.Epochs, cfg.BatchSize, cfg.EvalBatchSize = 2, 16, 8
 			cfg.Devices = devices
