@@ -21,10 +21,7 @@ func trainedCheckpoint(t *testing.T, backend string, hidden int) (dir string, tr
 	cfg.BatchSize, cfg.Epochs = 50, 1
 	d := smallYinYang(t, 200, 3)
 	test = smallYinYang(t, 200, 4)
-	trainer, err = NewTrainer(b, cfg, d.NumFeatures, d.NumClasses)
-	require.NoError(t, err)
-	history, err := trainer.Fit(context.Background(), d, test, 0, Hooks{})
-	require.NoError(t, err)
+	trainer, history := fit(t, b, cfg, d, test)
 	dir = t.TempDir()
 	require.NoError(t, SaveCheckpoint(trainer, dir, 1, history, backend, nil))
 	return dir, trainer, test

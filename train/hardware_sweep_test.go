@@ -1,7 +1,6 @@
 package train
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -54,10 +53,7 @@ func TestHardwareSweep(t *testing.T) {
 		mc.Jitter = p.jitter * bss2.OperatingTauSyn
 		mc.WeightBits = p.bits
 		cfg.Hardware.Mock = &mc
-		trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
-		require.NoError(t, err)
-		_, err = trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
-		require.NoError(t, err)
+		trainer, _ := fit(t, backend, cfg, trainSet, val)
 		_, acc, err := trainer.Evaluate(test)
 		require.NoError(t, err)
 		out += fmt.Sprintf("| %s | %.1f %% |\n", p.label, 100*acc)

@@ -3,7 +3,6 @@ package train
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/binary"
 	"math"
 	"os"
@@ -182,10 +181,7 @@ func TestMNISTConfigTrains(t *testing.T) {
 	require.NoError(t, err)
 	backend, _, err := graph.NewBackend("")
 	require.NoError(t, err)
-	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
-	require.NoError(t, err)
-	history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
-	require.NoError(t, err)
+	trainer, history := fit(t, backend, cfg, trainSet, val)
 	require.Len(t, history, 1)
 	require.False(t, math.IsNaN(history[0].TrainLoss))
 	_, acc, err := trainer.Evaluate(test)

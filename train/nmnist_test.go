@@ -1,7 +1,6 @@
 package train
 
 import (
-	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -157,10 +156,7 @@ func TestNMNISTConfigTrains(t *testing.T) {
 	require.Equal(t, []int32{0, 0, 1, 1}, val.Labels, "the validation files are spread over the digits")
 	backend, _, err := graph.NewBackend("")
 	require.NoError(t, err)
-	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
-	require.NoError(t, err)
-	history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
-	require.NoError(t, err)
+	trainer, history := fit(t, backend, cfg, trainSet, val)
 	require.Len(t, history, cfg.Epochs)
 	first, last := history[0].TrainLoss, history[len(history)-1].TrainLoss
 	for _, h := range history {

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,10 +54,7 @@ func TestGradientClipBoundsTheSwing(t *testing.T) {
 			cfg.Epochs = 20
 			cfg.LRSchedule, cfg.LRGamma = "step", 1
 			cfg.GradClip, cfg.WeightAverage = v.clip, v.average
-			trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
-			require.NoError(t, err)
-			history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
-			require.NoError(t, err)
+			_, history := fit(t, backend, cfg, trainSet, val)
 			drop := MaxValDrop(history, len(history))
 			t.Logf("%s, seed %d: final val accuracy %.3f, largest drop below the running best %.3f", v.name, seed, history[len(history)-1].ValAccuracy, drop)
 			worst = max(worst, drop)

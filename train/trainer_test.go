@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/stretchr/testify/require"
 
@@ -27,6 +28,17 @@ func shipped(t testing.TB, name string, hidden int) Config {
 	}
 	require.NoError(t, cfg.Validate())
 	return cfg
+}
+
+// fit trains a new trainer of cfg on trainSet, validating on val, and
+// returns it with its history.
+func fit(t testing.TB, backend backends.Backend, cfg Config, trainSet, val *Dataset) (*Trainer, []EpochMetrics) {
+	t.Helper()
+	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
+	require.NoError(t, err)
+	history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
+	require.NoError(t, err)
+	return trainer, history
 }
 
 func smallYinYang(t *testing.T, size int, seed uint32) *Dataset {
@@ -65,10 +77,7 @@ func TestWeightBumping(t *testing.T) {
 			cfg.Network.Node("to_hidden").Init = &topology.Init{Mean: -5, Std: 0}
 			cfg.Network.Node("to_output").Init = &topology.Init{Mean: 0.5, Std: 0}
 			d := smallYinYang(t, 10, 1)
-			trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
-			require.NoError(t, err)
-			history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{})
-			require.NoError(t, err)
+			trainer, history := fit(t, backend, cfg, d, d)
 			require.Len(t, history, 3)
 			for _, m := range history {
 				require.Equal(t, 1, m.Bumps)
@@ -113,10 +122,7 @@ func TestBumpSkipsStep(t *testing.T) {
 		cfg.BumpSkipsStep = skip
 		cfg.Network.Node("to_hidden").Init = &topology.Init{Mean: 0.5, Std: 1.5}
 		d := smallYinYang(t, 20, 1)
-		trainer, err := NewTrainer(backend, cfg, d.NumFeatures, d.NumClasses)
-		require.NoError(t, err)
-		history, err := trainer.Fit(context.Background(), d, d, 0, Hooks{})
-		require.NoError(t, err)
+		trainer, history := fit(t, backend, cfg, d, d)
 		require.Equal(t, 1, history[0].Bumps)
 		require.Greater(t, history[0].Silent[0], 0.3)
 		states[skip], err = trainer.State()
@@ -166,10 +172,7 @@ func TestTrainingLearnsYinYang(t *testing.T) {
 	cfg := DefaultYinYang()
 	cfg.Epochs = 4
 	cfg.Seed = 3
-	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
-	require.NoError(t, err)
-	history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
-	require.NoError(t, err)
+	trainer, history := fit(t, backend, cfg, trainSet, val)
 	require.Len(t, history, 4)
 	require.Less(t, history[3].TrainLoss, history[0].TrainLoss)
 	_, acc, err := trainer.Evaluate(test)
@@ -221,10 +224,7 @@ func TestEventPropLearnsYinYang(t *testing.T) {
 			cfg.Epochs = 6
 			cfg.BatchSize = 25
 			cfg.Seed = 2
-			trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
-			require.NoError(t, err)
-			history, err := trainer.Fit(context.Background(), trainSet, test, 0, Hooks{})
-			require.NoError(t, err)
+			trainer, history := fit(t, backend, cfg, trainSet, test)
 			require.Less(t, history[len(history)-1].TrainLoss, history[0].TrainLoss)
 			require.Zero(t, history[len(history)-1].Overflow, "one spike per neuron fits")
 			_, acc, err := trainer.Evaluate(test)
@@ -253,10 +253,7 @@ func TestShippedConfigsTrain(t *testing.T) {
 				t.Skip("not a Yin-Yang config: trained on its own data set's test (TestMNISTConfigTrains)")
 			}
 			cfg.Epochs = 2
-			trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
-			require.NoError(t, err)
-			history, err := trainer.Fit(context.Background(), trainSet, val, 0, Hooks{})
-			require.NoError(t, err)
+			_, history := fit(t, backend, cfg, trainSet, val)
 			require.Len(t, history, 2)
 			for _, m := range history {
 				require.False(t, math.IsNaN(m.TrainLoss) || math.IsNaN(m.ValLoss))

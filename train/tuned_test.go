@@ -38,10 +38,7 @@ func TestPerVariableLearningRates(t *testing.T) {
 		cfg.Network.Node("to_hidden").LearningRate = lr
 		cfg.Network.Node("to_output").Delay = &topology.Delay{Kind: topology.DelayAxonal, Init: &topology.Init{Mean: -0.2, Std: 0.5},
 			Positivity: topology.Positivity{Function: topology.PositivityClamp}, LearningRate: 0.05}
-		tr, err := NewTrainer(backend, cfg, data.NumFeatures, data.NumClasses)
-		require.NoError(t, err)
-		_, err = tr.Fit(context.Background(), data, data, 0, Hooks{})
-		require.NoError(t, err)
+		tr, _ := fit(t, backend, cfg, data, data)
 		after, err := tr.State()
 		require.NoError(t, err)
 		return after
@@ -151,10 +148,7 @@ func TestMonitorFlags(t *testing.T) {
 	require.True(t, cfg.Network.Node("to_hidden").Monitor && cfg.Network.Node("to_output").Monitor)
 	cfg.Epochs = 2
 	data := smallYinYang(t, 300, 7)
-	tr, err := NewTrainer(backend, cfg, data.NumFeatures, data.NumClasses)
-	require.NoError(t, err)
-	history, err := tr.Fit(context.Background(), data, data, 0, Hooks{})
-	require.NoError(t, err)
+	tr, history := fit(t, backend, cfg, data, data)
 	state, err := tr.State()
 	require.NoError(t, err)
 	last := map[string]float64{}
