@@ -54,7 +54,7 @@ func TestBackendsAgreeOnTraining(t *testing.T) {
 		t.Helper()
 		require.InDelta(t, want, got, tol*math.Max(1, math.Abs(want)), append([]any{msg}, args...)...)
 	}
-	for _, method := range []string{"yin_yang", "yin_yang_eventprop", "yin_yang_eventprop_recurrent"} {
+	for _, method := range []string{"yin_yang", "yin_yang_eventprop", "yin_yang_eventprop_recurrent", "jaxsnn_yinyang_analytical"} {
 		t.Run(method, func(t *testing.T) {
 			cfg := shipped(t, method, 12)
 			cfg.DType = "float32"
