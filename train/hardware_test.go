@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gosnn/gosnn/bss2"
@@ -153,5 +154,84 @@ func TestHardwareClipWeights(t *testing.T) {
 			t.Logf("largest |w| %.4f, range %.4f", largest, limit)
 			require.Equal(t, tc.outside, largest > limit+1e-6, "largest |w| %g against the range %g", largest, limit)
 		})
+	}
+}
+
+// recordingBackend records the weights of every Configure of the backend
+// it wraps.
+type recordingBackend struct {
+	bss2.Backend
+	configured []bss2.Weights
+}
+
+func (r *recordingBackend) Configure(m *bss2.Mapping, w bss2.Weights) error {
+	c := make(bss2.Weights, len(w))
+	for i, l := range w {
+		c[i] = bss2.LayerWeights{In: append([]float64(nil), l.In...), Rec: append([]float64(nil), l.Rec...)}
+	}
+	r.configured = append(r.configured, c)
+	return r.Backend.Configure(m, w)
+}
+
+func (r *recordingBackend) WeightRange() float64 { return r.Backend.(bss2.WeightRanger).WeightRange() }
+
+// With weight_average and the mock in the loop, the training steps run
+// the chip with the optimizer's own (clipped) weights, and evaluation runs
+// it with their running averages, which stay within the chip's range
+// because every averaged value was clipped: each Configure is recorded.
+func TestHardwareWeightAverage(t *testing.T) {
+	cfg := hardwareYinYang(t, 20)
+	cfg.DType = "float64"
+	cfg.Hardware.ClipWeights = true
+	cfg.WeightAverage = 0.9
+	cfg.Epochs = 2
+	for i := range cfg.Network.Nodes {
+		if n := &cfg.Network.Nodes[i]; n.Name == "to_hidden" {
+			n.Init.Mean, n.Init.Std = 1, 0.5 // about half the weights beyond the range
+		}
+	}
+	require.NoError(t, cfg.Validate())
+	backend, _, err := graph.NewBackend("go")
+	require.NoError(t, err)
+	data := smallYinYang(t, 100, 42)
+	trainer, err := NewTrainer(backend, cfg, data.NumFeatures, data.NumClasses)
+	require.NoError(t, err)
+	rec := &recordingBackend{Backend: trainer.hw.backend}
+	trainer.hw.backend = rec
+	_, err = trainer.Fit(context.Background(), data, smallYinYang(t, 50, 41), 0, Hooks{})
+	require.NoError(t, err)
+	limit := bss2.DefaultMock().WeightRange()
+	flat := func(s State, name string) []float64 { return tensors.MustCopyFlatData[float64](s[name]) }
+	names := []string{"/to_hidden/weights", "/to_output/weights"} // layers 0 and 1
+
+	// Evaluation: the averages.
+	raw, err := trainer.State()
+	require.NoError(t, err)
+	rec.configured = nil
+	_, _, err = trainer.Evaluate(data)
+	require.NoError(t, err)
+	require.NotEmpty(t, rec.configured)
+	for layer, name := range names {
+		avg := flat(raw, "/average"+name)
+		require.NotEqual(t, flat(raw, name), avg, "%s: the average differs from the weights", name)
+		for _, w := range rec.configured {
+			require.Equal(t, avg, w[layer].In, "evaluation configures %s with its average", name)
+		}
+		for _, x := range avg {
+			require.LessOrEqual(t, math.Abs(x), limit+1e-12, "%s average within the chip's range", name)
+		}
+	}
+
+	// Training: the optimizer's weights as they are before each step.
+	rec.configured = nil
+	trainer.cfg.Epochs = 3
+	_, err = trainer.Fit(context.Background(), data, smallYinYang(t, 50, 41), 2, Hooks{})
+	require.NoError(t, err)
+	require.NotEmpty(t, rec.configured)
+	for layer, name := range names {
+		require.Equal(t, flat(raw, name), rec.configured[0][layer].In, "the first training step configures %s as trained", name)
+		for _, x := range flat(raw, name) {
+			require.LessOrEqual(t, math.Abs(x), limit+1e-12, "%s within the chip's range", name)
+		}
 	}
 }
