@@ -123,19 +123,11 @@ func TestHardwareClipWeights(t *testing.T) {
 			cfg := hardwareYinYang(t, 20)
 			cfg.Hardware.ClipWeights = tc.clip
 			cfg.Epochs = 2
-			for i := range cfg.Network.Nodes {
-				if n := &cfg.Network.Nodes[i]; n.Name == "to_hidden" {
-					n.Init.Mean, n.Init.Std = 2, 0.5 // every weight beyond the range
-				}
-			}
-			require.NoError(t, cfg.Validate())
+			setInputInit(t, &cfg, 2, 0.5) // every weight beyond the range
 			backend, _, err := graph.NewBackend("go")
 			require.NoError(t, err)
 			data := smallYinYang(t, 100, 42)
-			trainer, err := NewTrainer(backend, cfg, data.NumFeatures, data.NumClasses)
-			require.NoError(t, err)
-			history, err := trainer.Fit(context.Background(), data, smallYinYang(t, 50, 41), 0, Hooks{})
-			require.NoError(t, err)
+			trainer, history := fit(t, backend, cfg, data, smallYinYang(t, 50, 41))
 			require.Len(t, history, 2)
 			require.NotNil(t, history[0].ClippedWeights)
 			require.GreaterOrEqual(t, *history[0].ClippedWeights, 5*20)
@@ -155,6 +147,17 @@ func TestHardwareClipWeights(t *testing.T) {
 			require.Equal(t, tc.outside, largest > limit+1e-6, "largest |w| %g against the range %g", largest, limit)
 		})
 	}
+}
+
+// setInputInit draws the input projection's weights from N(mean, std²).
+func setInputInit(t *testing.T, cfg *Config, mean, std float64) {
+	t.Helper()
+	for i := range cfg.Network.Nodes {
+		if n := &cfg.Network.Nodes[i]; n.Name == "to_hidden" {
+			n.Init.Mean, n.Init.Std = mean, std
+		}
+	}
+	require.NoError(t, cfg.Validate())
 }
 
 // recordingBackend records the weights of every Configure of the backend
@@ -185,12 +188,7 @@ func TestHardwareWeightAverage(t *testing.T) {
 	cfg.Hardware.ClipWeights = true
 	cfg.WeightAverage = 0.9
 	cfg.Epochs = 2
-	for i := range cfg.Network.Nodes {
-		if n := &cfg.Network.Nodes[i]; n.Name == "to_hidden" {
-			n.Init.Mean, n.Init.Std = 1, 0.5 // about half the weights beyond the range
-		}
-	}
-	require.NoError(t, cfg.Validate())
+	setInputInit(t, &cfg, 1, 0.5) // about half the weights beyond the range
 	backend, _, err := graph.NewBackend("go")
 	require.NoError(t, err)
 	data := smallYinYang(t, 100, 42)
