@@ -30,7 +30,7 @@ import (
 // firstSpikeTimesPerSynapse is FirstSpikeTimes for arrival times [B, I, J].
 func firstSpikeTimesPerSynapse(inputTimes, weights *Node, cfg TTFS) *Node {
 	var tStar *Node
-	if inputTimes.Graph().Backend().Name() == "xla" {
+	if snngraph.OnXLA(inputTimes.Graph()) {
 		tStar = firstCrossingPairsPerSynapse(inputTimes, weights, cfg)
 		return attachCrossingGradientPairs(tStar, inputTimes, weights, cfg.Neuron, cfg.MaxGradNorm)
 	}

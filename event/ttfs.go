@@ -90,7 +90,7 @@ func FirstSpikeTimes(inputTimes, weights *Node, cfg TTFS) *Node {
 	if inputTimes.Rank() == 3 {
 		return firstSpikeTimesPerSynapse(inputTimes, weights, cfg)
 	}
-	if inputTimes.Graph().Backend().Name() == "xla" {
+	if snngraph.OnXLA(inputTimes.Graph()) {
 		tStar := firstCrossingPairs(inputTimes, weights, cfg)
 		return attachCrossingGradientPairs(tStar, inputTimes, weights, cfg.Neuron, cfg.MaxGradNorm)
 	}
@@ -206,7 +206,7 @@ func tileLeading(x *Node, n int) *Node {
 	if n == 1 {
 		return x
 	}
-	if x.Graph().Backend().Name() == "xla" {
+	if snngraph.OnXLA(x.Graph()) {
 		dims := x.Shape().Clone().Dimensions
 		dims[0] = n
 		return BroadcastToDims(x, dims...)

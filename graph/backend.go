@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
+	mlgraph "github.com/gomlx/gomlx/pkg/core/graph"
 )
 
 // BackendEnvVar is read when no backend is given explicitly. It is GoMLX's
@@ -166,3 +167,8 @@ func catchPanic(fn func() error) (err error) {
 	}()
 	return fn()
 }
+
+// OnXLA reports whether g is built for the XLA backend. Several layers
+// choose their form by backend: XLA fuses, broadcasts without copying and
+// differentiates Slice; the pure-Go backend does none of these.
+func OnXLA(g *mlgraph.Graph) bool { return g.Backend().Name() == "xla" }

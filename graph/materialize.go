@@ -38,7 +38,7 @@ func Materialize(nodes ...*Node) []*Node {
 		widths[i] = x.Shape().Dim(1)
 		total += widths[i]
 	}
-	if g.Backend().Name() != "xla" {
+	if !OnXLA(g) {
 		return nodes
 	}
 	all := nodes[0]

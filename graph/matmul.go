@@ -37,7 +37,7 @@ func MatMulFastGrad(a, b *Node) *Node {
 		vb := Dot(Transpose(a, 0, 1), vOut)
 		return Concatenate([]*Node{Reshape(va, m*k), Reshape(vb, k*n), ZerosLike(Reshape(out, m*n))}, 0)
 	})
-	if a.Graph().Backend().Name() == "xla" {
+	if OnXLA(a.Graph()) {
 		// XLA differentiates Slice (by Pad), and a slice is cheaper than a
 		// gather: 15 % less compile time and 3-5 % faster steps for the
 		// discrete Yin-Yang network.
