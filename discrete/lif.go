@@ -122,20 +122,29 @@ func LIFStep(state LIFState, x *Node, p LIFParams) (LIFState, *Node) {
 	if p.Recurrent != nil {
 		x = Add(x, snngraph.MatMulFastGrad(state.S, p.Recurrent))
 	}
-	v := Add(Mul(p.MemDecay, state.V), Mul(OneMinus(p.MemDecay), AddScalar(state.I, p.Leak)))
-	i := Add(Mul(p.SynDecay, state.I), x)
+	v, i := lifIntegrate(state, x, p)
 	s := p.Surrogate.Spike(AddScalar(v, -p.Threshold))
 	r := s
 	if p.DetachReset {
 		r = StopGradient(s)
 	}
-	switch p.ResetMode {
-	case ResetZero:
-		v = Add(Mul(OneMinus(r), v), MulScalar(r, p.Reset))
-	default:
-		v = Sub(v, MulScalar(r, p.Threshold-p.Reset))
+	return LIFState{V: lifReset(v, r, p), I: i, S: s}, s
+}
+
+// lifIntegrate is the Euler step of LIFStep before the threshold: the
+// membrane v₁ and the new current.
+func lifIntegrate(state LIFState, x *Node, p LIFParams) (v1, i *Node) {
+	v1 = Add(Mul(p.MemDecay, state.V), Mul(OneMinus(p.MemDecay), AddScalar(state.I, p.Leak)))
+	return v1, Add(Mul(p.SynDecay, state.I), x)
+}
+
+// lifReset applies the reset r (the spikes, or their stopped value) to the
+// membrane v₁.
+func lifReset(v1, r *Node, p LIFParams) *Node {
+	if p.ResetMode == ResetZero {
+		return Add(Mul(OneMinus(r), v1), MulScalar(r, p.Reset))
 	}
-	return LIFState{V: v, I: i, S: s}, s
+	return Sub(v1, MulScalar(r, p.Threshold-p.Reset))
 }
 
 // LIState is the state of a leaky-integrator read-out: membrane V and

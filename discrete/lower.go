@@ -57,8 +57,9 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 	g, dtype := features.Graph(), features.DType()
 	batch, steps := features.Shape().Dim(0), net.Steps
 
-	// The sources' spikes at every step.
+	// The sources' spikes at every step, and over all steps [batch, steps, n].
 	frames := map[string][]*Node{}
+	series := map[string]*Node{}
 	for _, node := range net.Nodes {
 		switch node.Kind {
 		case topology.KindInput:
@@ -67,13 +68,16 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 			}
 			if node.Shape != nil {
 				// Frames: the data's own spikes (counts) at every step.
-				frames[node.Name] = unstackData(StopGradient(Reshape(features, batch, steps, node.Size)))
+				series[node.Name] = StopGradient(Reshape(features, batch, steps, node.Size))
+				frames[node.Name] = unstackData(series[node.Name])
 				continue
 			}
 			times, _ := node.Encoding.Encode(features)
-			frames[node.Name] = unstackData(Bin(times, steps, net.DT, float64(node.Copies())))
+			series[node.Name] = Bin(times, steps, net.DT, float64(node.Copies()))
+			frames[node.Name] = unstackData(series[node.Name])
 		case topology.KindBias:
-			frames[node.Name] = unstackData(biasFrames(g, dtype, batch, node.Times, steps, net.DT))
+			series[node.Name] = biasFrames(g, dtype, batch, node.Times, steps, net.DT)
+			frames[node.Name] = unstackData(series[node.Name])
 		}
 	}
 	size := func(name string) int {
@@ -85,21 +89,14 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 	}
 
 	// Weights of every projection, and each population's parameters.
-	type projection struct {
-		name    string
-		sources []string
-		w       *Node
-		v       *context.Variable
-		conv    *convGeometry // nil: linear
-	}
-	incoming := map[string][]projection{}
+	incoming := map[string][]lowerProj{}
 	var frozen []topology.TunedVariable
 	for _, node := range net.Nodes {
 		if !topology.IsProjection(node.Kind) {
 			continue
 		}
 		target := net.Node(net.Targets(node.Name)[0])
-		p := projection{name: node.Name, sources: net.Sources(node.Name)}
+		p := lowerProj{name: node.Name, sources: net.Sources(node.Name)}
 		rows, cols := 0, target.Size
 		for _, s := range p.sources {
 			rows += size(s)
@@ -117,19 +114,12 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 			frozen = append(frozen, topology.TunedVariable{Variable: p.v, Frozen: true})
 		}
 	}
-	type population struct {
-		node  *topology.Node
-		lif   LIFParams
-		li    LIParams
-		state State
-		out   []*Node
-	}
-	var order []*population
-	byName := map[string]*population{}
+	var order []*lowerPop
+
 	for _, layer := range layers {
 		for _, name := range layer.Populations {
 			node := net.Node(name)
-			p := &population{node: node}
+			p := &lowerPop{node: node, learnable: node.Euler.LearnableDecays}
 			zero := Zeros(g, shapes.Make(dtype, batch, node.Size))
 			pctx := ctx.In(name)
 			switch node.Kind {
@@ -140,116 +130,124 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 			case topology.KindDiscreteLI:
 				l := liLayer(node, net.DT)
 				p.li = l.Params(pctx, zero)
+				p.decays = l.decays
 				p.state = ZeroLIState(zero)
 			default:
 				panicf("discrete family: cannot lower node %q of kind %s", name, node.Kind)
 			}
 			order = append(order, p)
-			byName[name] = p
 		}
 	}
 
-	// The time loop, unrolled. prev holds the populations' outputs of the
-	// previous step (zeros before the first).
-	prev := map[string]*Node{}
-	for _, p := range order {
-		prev[p.node.Name] = Zeros(g, shapes.Make(dtype, batch, p.node.Size))
-	}
-	// A population's linear projections are summed at every step: one
-	// product of their sources side by side with their weights stacked
-	// (once, before the loop) is one matrix product per step instead of
-	// one per projection (7 % faster steps of the discrete Yin-Yang
-	// network on xla:cpu: input and recurrent weights). Populations fed by
-	// a convolution sum their projections one by one.
-	stackedWeights := map[string]*Node{}
-	for name, projs := range incoming {
-		ws := make([]*Node, len(projs))
-		for i, proj := range projs {
-			if proj.conv != nil {
-				ws = nil
-				break
-			}
-			ws[i] = proj.w
-		}
-		switch len(ws) {
-		case 0:
-		case 1:
-			stackedWeights[name] = ws[0]
-		default:
-			stackedWeights[name] = Concatenate(ws, 0)
-		}
-	}
-	for t := range steps {
-		now := map[string]*Node{}
-		for name, f := range frames {
-			now[name] = f[t]
-		}
+	traces := map[string]*Node{}
+	if bpttApplies(ctx, g, order, incoming) {
+		traces = lowerBPTT(g, dtype, layers, order, incoming, series, size, batch, steps)
+	} else {
+		// The time loop, unrolled. prev holds the populations' outputs of the
+		// previous step (zeros before the first).
+		prev := map[string]*Node{}
 		for _, p := range order {
-			// A source's output of this step when computed, else of the last.
-			inputs := func(proj projection) *Node {
-				parts := make([]*Node, len(proj.sources))
-				for i, s := range proj.sources {
-					if v, ok := now[s]; ok {
-						parts[i] = v
-					} else {
-						parts[i] = prev[s]
+			prev[p.node.Name] = Zeros(g, shapes.Make(dtype, batch, p.node.Size))
+		}
+		// A population's linear projections are summed at every step: one
+		// product of their sources side by side with their weights stacked
+		// (once, before the loop) is one matrix product per step instead of
+		// one per projection (7 % faster steps of the discrete Yin-Yang
+		// network on xla:cpu: input and recurrent weights). Populations fed by
+		// a convolution sum their projections one by one.
+		stackedWeights := map[string]*Node{}
+		for name, projs := range incoming {
+			ws := make([]*Node, len(projs))
+			for i, proj := range projs {
+				if proj.conv != nil {
+					ws = nil
+					break
+				}
+				ws[i] = proj.w
+			}
+			switch len(ws) {
+			case 0:
+			case 1:
+				stackedWeights[name] = ws[0]
+			default:
+				stackedWeights[name] = Concatenate(ws, 0)
+			}
+		}
+		for t := range steps {
+			now := map[string]*Node{}
+			for name, f := range frames {
+				now[name] = f[t]
+			}
+			for _, p := range order {
+				// A source's output of this step when computed, else of the last.
+				inputs := func(proj lowerProj) *Node {
+					parts := make([]*Node, len(proj.sources))
+					for i, s := range proj.sources {
+						if v, ok := now[s]; ok {
+							parts[i] = v
+						} else {
+							parts[i] = prev[s]
+						}
+					}
+					if len(parts) == 1 {
+						return parts[0]
+					}
+					return Concatenate(parts, 1)
+				}
+				var x *Node
+				if w, ok := stackedWeights[p.node.Name]; ok {
+					parts := make([]*Node, len(incoming[p.node.Name]))
+					for i, proj := range incoming[p.node.Name] {
+						parts[i] = inputs(proj)
+					}
+					in := parts[0]
+					if len(parts) > 1 {
+						in = Concatenate(parts, 1)
+					}
+					x = snngraph.MatMulFastGrad(in, w)
+				} else {
+					for _, proj := range incoming[p.node.Name] {
+						y := proj.conv.apply(inputs(proj), proj.w)
+						if x == nil {
+							x = y
+						} else {
+							x = Add(x, y)
+						}
 					}
 				}
-				if len(parts) == 1 {
-					return parts[0]
+				var out *Node
+				switch st := p.state.(type) {
+				case LIFState:
+					p.state, out = LIFStep(st, x, p.lif)
+				case LIState:
+					p.state, out = LIStep(st, x, p.li)
 				}
-				return Concatenate(parts, 1)
+				now[p.node.Name] = out
+				p.out = append(p.out, out)
 			}
-			var x *Node
-			if w, ok := stackedWeights[p.node.Name]; ok {
-				parts := make([]*Node, len(incoming[p.node.Name]))
-				for i, proj := range incoming[p.node.Name] {
-					parts[i] = inputs(proj)
+			if barrierEvery > 0 && (t+1)%barrierEvery == 0 && t+1 < steps {
+				states := make([]State, len(order))
+				for i, p := range order {
+					states[i] = p.state
 				}
-				in := parts[0]
-				if len(parts) > 1 {
-					in = Concatenate(parts, 1)
-				}
-				x = snngraph.MatMulFastGrad(in, w)
-			} else {
-				for _, proj := range incoming[p.node.Name] {
-					y := proj.conv.apply(inputs(proj), proj.w)
-					if x == nil {
-						x = y
-					} else {
-						x = Add(x, y)
-					}
+				states = materialize(states, snngraph.Materialize)
+				for i, p := range order {
+					p.state = states[i]
 				}
 			}
-			var out *Node
-			switch st := p.state.(type) {
-			case LIFState:
-				p.state, out = LIFStep(st, x, p.lif)
-			case LIState:
-				p.state, out = LIStep(st, x, p.li)
-			}
-			now[p.node.Name] = out
-			p.out = append(p.out, out)
-		}
-		if barrierEvery > 0 && (t+1)%barrierEvery == 0 && t+1 < steps {
-			states := make([]State, len(order))
-			for i, p := range order {
-				states[i] = p.state
-			}
-			states = materialize(states)
-			for i, p := range order {
-				p.state = states[i]
+			for _, p := range order {
+				prev[p.node.Name] = now[p.node.Name]
 			}
 		}
 		for _, p := range order {
-			prev[p.node.Name] = now[p.node.Name]
+			traces[p.node.Name] = Stack(p.out, 1)
 		}
 	}
 
 	out := topology.Lowered{Overflow: ScalarZero(g, dtype), Tuned: frozen}
 	stepTimes := MulScalar(Iota(g, shapes.Make(dtype, 1, steps, 1), 1), net.DT)
 	for _, p := range order {
-		trace := Stack(p.out, 1) // [batch, steps, size]
+		trace := traces[p.node.Name] // [batch, steps, size]
 		if p.node.Name == net.Output {
 			out.Readout = trace
 		}
@@ -417,4 +415,24 @@ func zeroPad(x *Node, p int) *Node {
 	x = Concatenate([]*Node{rows, x, rows}, 1)
 	cols := Zeros(x.Graph(), shapes.Make(x.DType(), d[0], d[1]+2*p, p, d[3]))
 	return Concatenate([]*Node{cols, x, cols}, 2)
+}
+
+// lowerProj is a projection of a lowered network.
+type lowerProj struct {
+	name    string
+	sources []string
+	w       *Node
+	v       *context.Variable
+	conv    *convGeometry // nil: linear
+}
+
+// lowerPop is a population of a lowered network.
+type lowerPop struct {
+	node      *topology.Node
+	lif       LIFParams
+	li        LIParams
+	learnable bool   // decays are variables
+	decays    Decays // an LI population's, when fixed
+	state     State
+	out       []*Node
 }

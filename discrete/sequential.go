@@ -126,7 +126,7 @@ func (s *Sequential) RunSteps(ctx *context.Context, inputs []*Node) *Result {
 		var outs []*Node
 		states, outs = s.Step(ctx, states, x)
 		if s.barrierEvery > 0 && (t+1)%s.barrierEvery == 0 && t+1 < len(inputs) {
-			states = materialize(states)
+			states = materialize(states, snngraph.Materialize)
 		}
 		for i, o := range outs {
 			r.Steps[i] = append(r.Steps[i], o)
@@ -195,9 +195,9 @@ func (r *Result) Overflow() *Node {
 }
 
 // materialize passes the rank-2 float LIF and LI states through one fusion
-// barrier (graph.Materialize, one product with an identity for all);
-// other states are left as they are.
-func materialize(states []State) []State {
+// barrier (graph.Materialize, or graph.Barrier for values only: one product
+// with an identity for all); other states are left as they are.
+func materialize(states []State, barrier func(...*Node) []*Node) []State {
 	var nodes []*Node
 	for _, st := range states {
 		switch st := st.(type) {
@@ -214,7 +214,7 @@ func materialize(states []State) []State {
 	if len(nodes) == 0 {
 		return states
 	}
-	nodes = snngraph.Materialize(nodes...)
+	nodes = barrier(nodes...)
 	out := make([]State, len(states))
 	for i, st := range states {
 		switch st := st.(type) {

@@ -139,14 +139,17 @@ func (s Surrogate) Primitive(x *Node) *Node {
 // gradient adds (y - StopGradient(y)) = 0 to it, so no operation of the
 // forward pass is differentiated.
 func (s Surrogate) Spike(x *Node) *Node {
-	var forward *Node
-	if s.Smooth {
-		forward = s.Primitive(x)
-	} else {
-		forward = ConvertDType(GreaterThan(x, ZerosLike(x)), x.DType())
-	}
 	y := IdentityWithCustomGradient(x, func(x, v *Node) *Node { return Mul(v, s.Derivative(x)) })
-	return Add(StopGradient(forward), Sub(y, StopGradient(y)))
+	return Add(StopGradient(s.value(x)), Sub(y, StopGradient(y)))
+}
+
+// value is Spike's forward value, H(x) (the primitive when Smooth), not
+// differentiable.
+func (s Surrogate) value(x *Node) *Node {
+	if s.Smooth {
+		return StopGradient(s.Primitive(x))
+	}
+	return ConvertDType(GreaterThan(x, ZerosLike(x)), x.DType())
 }
 
 // atan is the arc tangent, which GoMLX lacks: three argument halvings

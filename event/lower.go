@@ -36,21 +36,6 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 	return lower(ctx, net, features, nil)
 }
 
-// ValuesOnlyParam is the graph parameter (context.Context.SetGraphParam,
-// a bool) that tells Lower its graph needs the spike times' values only,
-// never their gradient, as in an evaluation pass: the event LIF layers are
-// then built by Simulate without the EventProp terms of LIFSpikes. Those
-// add nothing to the values (they are zero in value by construction) but,
-// in a recurrent layer, cost [batch, K, K] pair tensors per pass and about
-// a quarter of the layer's XLA compile time. The spike times of such a
-// graph carry no gradient (autodiff through Simulate is not supported):
-// set it only where none is taken.
-const ValuesOnlyParam = "gosnn_event_values_only"
-
-// SetValuesOnly marks graph g of ctx as needing values only (see
-// ValuesOnlyParam).
-func SetValuesOnly(ctx *context.Context, g *Graph) { ctx.SetGraphParam(g, ValuesOnlyParam, true) }
-
 func lower(ctx *context.Context, net *topology.Network, features *Node, observed map[string]snn.Spikes) topology.Lowered {
 	if err := net.Validate(""); err != nil {
 		panic(fmt.Errorf("network description: %w", err))
@@ -58,7 +43,7 @@ func lower(ctx *context.Context, net *topology.Network, features *Node, observed
 	layers, _ := net.Layers() // Validate checked the error
 	l := &lowering{ctx: ctx, net: net, g: features.Graph(), dtype: features.DType(),
 		batch: features.Shape().Dim(0), spikes: map[string]snn.Spikes{}, first: map[string]*Node{}, observed: observed,
-		valuesOnly: context.GetGraphParamOr(ctx, features.Graph(), ValuesOnlyParam, false)}
+		valuesOnly: topology.ValuesOnly(ctx, features.Graph())}
 	for _, node := range net.Nodes {
 		switch node.Kind {
 		case topology.KindInput:
@@ -102,7 +87,7 @@ type lowering struct {
 	observed map[string]snn.Spikes
 	// tuned collects the variables with their own learning rate or clamp.
 	tuned []topology.TunedVariable
-	// valuesOnly: no gradient is taken (ValuesOnlyParam).
+	// valuesOnly: no gradient is taken (topology.ValuesOnlyParam).
 	valuesOnly bool
 }
 

@@ -14,7 +14,7 @@ import (
 )
 
 // TestValuesOnlyLowerSameTimes lowers feed-forward and recurrent (grouped)
-// lif networks with and without ValuesOnlyParam and requires the same
+// lif networks with and without topology.ValuesOnlyParam and requires the same
 // readout and overflow, bit for bit: the EventProp terms that the
 // values-only graph leaves out must be zero in value (the full graph's
 // weight gradient must not be, or they were not built at all).
@@ -52,7 +52,7 @@ func TestValuesOnlyLowerSameTimes(t *testing.T) {
 				require.NoError(t, ctx.SetRNGStateFromSeed(3))
 				exec, err := context.NewExec(testBackend(t), ctx, func(ctx *context.Context, x *Node) []*Node {
 					if valuesOnly {
-						SetValuesOnly(ctx, x.Graph())
+						topology.SetValuesOnly(ctx, x.Graph())
 					}
 					out := Lower(ctx, &net, x)
 					finite := IsFinite(out.Readout)

@@ -23,6 +23,18 @@ import (
 // fusion barrier; GoMLX v0.26 exposes no OptimizationBarrier. Other backends
 // (the pure-Go one) do not fuse and get the nodes back as they are.
 func Materialize(nodes ...*Node) []*Node {
+	return materialize(nodes, true)
+}
+
+// Barrier is Materialize for values only: no gradient passes through its
+// results (they are not differentiable), and it adds none of
+// Materialize's gradient plumbing to the forward pass. For graphs that
+// build their own backward pass (discrete.Lower's BPTT).
+func Barrier(nodes ...*Node) []*Node {
+	return materialize(nodes, false)
+}
+
+func materialize(nodes []*Node, differentiable bool) []*Node {
 	if len(nodes) == 0 {
 		return nil
 	}
@@ -33,7 +45,7 @@ func Materialize(nodes ...*Node) []*Node {
 	total := 0
 	for i, x := range nodes {
 		if x.Rank() != 2 || x.Shape().Dim(0) != batch || x.DType() != dtype || !dtype.IsFloat() {
-			panic(fmt.Sprintf("graph.Materialize: node %d is %s, want [%d, n] of float dtype %s", i, x.Shape(), batch, dtype))
+			panic(fmt.Sprintf("graph.Materialize/Barrier: node %d is %s, want [%d, n] of float dtype %s", i, x.Shape(), batch, dtype))
 		}
 		widths[i] = x.Shape().Dim(1)
 		total += widths[i]
@@ -45,14 +57,18 @@ func Materialize(nodes ...*Node) []*Node {
 	if len(nodes) > 1 {
 		all = Concatenate(nodes, 1)
 	}
-	eye := ConvertDType(Equal(Iota(g, shapes.Make(dtypes.Int32, total, total), 0), Iota(g, shapes.Make(dtypes.Int32, total, total), 1)), dtype)
 	// The gradient passes straight through (the product is the identity):
 	// GoMLX would differentiate the product by broadcasting to [batch,
 	// total, total], which for the discrete Yin-Yang network's states (246
 	// values, a barrier every 10 of 60 steps) made a training step 1.6x
 	// slower (33 against 20 ms on xla:cpu, `gosnn bench --compile --configs
 	// jaxsnn_yinyang_discrete`).
-	all = CustomVJP(Einsum("bk,kj->bj", StopGradient(all), eye), []*Node{all}, func(v *Node) []*Node { return []*Node{v} })
+	product := identityProduct(StopGradient(all))
+	if differentiable {
+		all = CustomVJP(product, []*Node{all}, func(v *Node) []*Node { return []*Node{v} })
+	} else {
+		all = product
+	}
 	out := make([]*Node, len(nodes))
 	start := 0
 	for i, w := range widths {
@@ -60,4 +76,27 @@ func Materialize(nodes ...*Node) []*Node {
 		start += w
 	}
 	return out
+}
+
+// barrierWidth is the width k of the identity in identityProduct. A
+// product with the whole width n, [batch, n]·[n, n], cost as much as a step
+// of the network it isolates; with k = 8 a barrier every step made the
+// discrete Yin-Yang network's training step 1.9x faster (lowerBPTT), and
+// left the EventProp layers' steps as they were or faster (`gosnn bench
+// --compile`, xla:cpu).
+const barrierWidth = 8
+
+// identityProduct returns x [batch, n] as a matrix product with an
+// identity: its rows of k values times the k×k identity, 2k multiply-adds
+// per value. (A very tall product is slow on XLA's CPU runtime: 35 ms for
+// [736, 7380] at k = 8, so barriers are for states, not whole traces.)
+func identityProduct(x *Node) *Node {
+	g, dtype := x.Graph(), x.DType()
+	batch, n := x.Shape().Dim(0), x.Shape().Dim(1)
+	k := min(barrierWidth, n)
+	for (batch*n)%k != 0 {
+		k--
+	}
+	eye := ConvertDType(Equal(Iota(g, shapes.Make(dtypes.Int32, k, k), 0), Iota(g, shapes.Make(dtypes.Int32, k, k), 1)), dtype)
+	return Reshape(Dot(Reshape(x, batch*n/k, k), eye), batch, n)
 }

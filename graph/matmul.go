@@ -3,9 +3,7 @@ package graph
 import (
 	"fmt"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // MatMulFastGrad returns a·b for a [m, k] and b [k, n], with the gradients
@@ -21,8 +19,7 @@ import (
 // (6 ms and 1.1 ms). The custom gradient uses
 // the multi-input VJP of reference/GOMLX.md: the flattened operands and
 // the product travel through one identity that carries it, and the product
-// is read back with Gather on the pure-Go backend (which cannot
-// differentiate Slice), with Slice on XLA.
+// is read back with TakeFlat.
 func MatMulFastGrad(a, b *Node) *Node {
 	if a.Rank() != 2 || b.Rank() != 2 || a.Shape().Dim(1) != b.Shape().Dim(0) {
 		panic(fmt.Errorf("graph.MatMulFastGrad: shapes %s and %s do not multiply", a.Shape(), b.Shape()))
@@ -37,12 +34,5 @@ func MatMulFastGrad(a, b *Node) *Node {
 		vb := Dot(Transpose(a, 0, 1), vOut)
 		return Concatenate([]*Node{Reshape(va, m*k), Reshape(vb, k*n), ZerosLike(Reshape(out, m*n))}, 0)
 	})
-	if OnXLA(a.Graph()) {
-		// XLA differentiates Slice (by Pad), and a slice is cheaper than a
-		// gather: 15 % less compile time and 3-5 % faster steps for the
-		// discrete Yin-Yang network.
-		return Reshape(Slice(flat, AxisRange(offset, offset+m*n)), m, n)
-	}
-	idx := AddScalar(Iota(a.Graph(), shapes.Make(dtypes.Int32, m*n, 1), 0), float64(offset))
-	return Reshape(Gather(flat, idx, true), m, n)
+	return Reshape(TakeFlat(flat, offset, offset+m*n), m, n)
 }

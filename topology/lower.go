@@ -29,3 +29,23 @@ func Lower(ctx *context.Context, net *Network, features *graph.Node) Lowered {
 	}
 	return fn.(LowerFunc)(ctx, net, features)
 }
+
+// ValuesOnlyParam is the graph parameter (context.Context.SetGraphParam, a
+// bool) that tells a family's lowering its graph needs values only, never
+// a gradient, as in an evaluation pass. The families then build cheaper
+// graphs of the same values: the event LIF layers leave out the EventProp
+// terms (zero in value by construction, but in a recurrent layer [batch,
+// K, K] pair tensors per pass and a quarter of its XLA compile time), the
+// discrete family its hand-written backward pass. The outputs of such a
+// graph carry no gradient, or a wrong one: set it only where none is taken.
+const ValuesOnlyParam = "gosnn_values_only"
+
+// SetValuesOnly marks graph g of ctx as needing values only (see
+// ValuesOnlyParam).
+func SetValuesOnly(ctx *context.Context, g *graph.Graph) { ctx.SetGraphParam(g, ValuesOnlyParam, true) }
+
+// ValuesOnly reports whether graph g of ctx needs values only (see
+// ValuesOnlyParam).
+func ValuesOnly(ctx *context.Context, g *graph.Graph) bool {
+	return context.GetGraphParamOr(ctx, g, ValuesOnlyParam, false)
+}

@@ -21,7 +21,7 @@ import (
 
 	// The simulation families register their lowerings (topology.Lower).
 	_ "github.com/gosnn/gosnn/discrete"
-	"github.com/gosnn/gosnn/event" // also registers the event lowering
+	_ "github.com/gosnn/gosnn/event"
 	"github.com/gosnn/gosnn/snn"
 	"github.com/gosnn/gosnn/topology"
 )
@@ -301,7 +301,7 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 		ctx = ctx.Reuse()
 		// No gradient is taken here: the event layers skip their EventProp
 		// terms (same values, a smaller graph to compile and run).
-		event.SetValuesOnly(ctx, x.Graph())
+		topology.SetValuesOnly(ctx, x.Graph())
 		net := t.network(ctx, x)
 		out := net.Readout
 		maskF := ConvertDType(mask, t.dtype)
