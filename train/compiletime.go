@@ -30,9 +30,9 @@ type CompileTiming struct {
 	EvalBatches            int     `json:"eval_batches"`  // batches of one validation pass
 	EpochSeconds           float64 `json:"epoch_seconds_estimate"`
 	// Synthetic is true when the config's data set could not be read (MNIST
-	// without its files): the graphs are timed on random features of the
-	// same shape, which costs the same to compile and, for these fixed-step
-	// graphs, about the same to run.
+	// or N-MNIST without its files): the graphs are timed on random
+	// features of the same shape, which costs the same to compile and, for
+	// these fixed-step graphs, about the same to run.
 	Synthetic bool `json:"synthetic_data,omitempty"`
 }
 
@@ -50,19 +50,32 @@ func MeasureCompile(backend backends.Backend, cfg Config, repeats int) (CompileT
 		return ct, fmt.Errorf("compile timing: repeats must be >= 1, got %d", repeats)
 	}
 	trainSet, val, _, err := Splits(cfg)
-	if err != nil {
-		if cfg.Data != "mnist" {
+	trainSize, valSize := 0, 0
+	if err == nil {
+		trainSize, valSize = trainSet.Size(), val.Size()
+	} else {
+		// The user's files are missing: one batch of each of the same
+		// shapes, random values (the epoch estimate counts the data set's
+		// own sizes, MNIST's and N-MNIST's 60000 and 10000).
+		features := 784
+		switch cfg.Data {
+		case "mnist":
+		case "nmnist":
+			features = cfg.Network.InputFeatures() // the network's frames
+		default:
 			return ct, err
 		}
-		trainSet, val = syntheticSet("mnist-synthetic", 60000, 784, 10), syntheticSet("mnist-synthetic", 10000, 784, 10)
+		trainSize, valSize = 60000, 10000
+		trainSet = syntheticSet(cfg.Data+"-synthetic", cfg.BatchSize, features, 10)
+		val = syntheticSet(cfg.Data+"-synthetic", cfg.EvalBatchSize, features, 10)
 		ct.Synthetic = true
 	}
 	trainer, err := NewTrainer(backend, cfg, trainSet.NumFeatures, trainSet.NumClasses)
 	if err != nil {
 		return ct, err
 	}
-	ct.TrainBatches = (trainSet.Size() + cfg.BatchSize - 1) / cfg.BatchSize
-	ct.EvalBatches = (val.Size() + cfg.EvalBatchSize - 1) / cfg.EvalBatchSize
+	ct.TrainBatches = (trainSize + cfg.BatchSize - 1) / cfg.BatchSize
+	ct.EvalBatches = (valSize + cfg.EvalBatchSize - 1) / cfg.EvalBatchSize
 	timeCalls := func(d *Dataset, size int, train bool) (compile, step, compileCPU, stepCPU float64, err error) {
 		idx := make([]int, min(size, d.Size()))
 		for i := range idx {

@@ -31,6 +31,28 @@ func TestMeasureCompile(t *testing.T) {
 	require.InDelta(t, ct.TrainCompileSeconds+ct.EvalCompileSeconds, ct.CompileSeconds(), 1e-12)
 }
 
+// TestMeasureCompileSynthetic times the N-MNIST config without its files:
+// one batch of random frames of the network's shape, the epoch counted at
+// N-MNIST's sizes.
+func TestMeasureCompileSynthetic(t *testing.T) {
+	backend, _, err := graph.NewBackend("")
+	require.NoError(t, err)
+	cfg, err := ShippedConfig("nmnist_conv")
+	require.NoError(t, err)
+	cfg.DataDir = t.TempDir() // empty
+	cfg.BatchSize, cfg.EvalBatchSize, cfg.Network.Steps = 4, 5, 2
+	ct, err := MeasureCompile(backend, cfg, 1)
+	require.NoError(t, err)
+	require.True(t, ct.Synthetic)
+	require.Equal(t, 15000, ct.TrainBatches)
+	require.Equal(t, 2000, ct.EvalBatches)
+	require.Greater(t, ct.TrainStepSeconds, 0.0)
+
+	cfg.Data = "yinyang-typo"
+	_, err = MeasureCompile(backend, cfg, 1)
+	require.ErrorContains(t, err, "yinyang-typo")
+}
+
 func TestSyntheticSet(t *testing.T) {
 	d := syntheticSet("s", 20, 3, 4)
 	require.Equal(t, 20, d.Size())

@@ -137,7 +137,7 @@ func compileBenchCommand(ctx context.Context, args []string, stdout io.Writer) e
 			}()
 			fmt.Fprintf(stdout, "gosnn: %s on %s: compile %.2f s (train %.2f, eval %.2f; CPU %.2f, %.2f), steps %.4f / %.4f s (CPU %.4f / %.4f)%s\n",
 				row.Config, row.Backend, row.CompileSeconds(), row.TrainCompileSeconds, row.EvalCompileSeconds,
-				row.TrainCompileCPUSeconds, row.EvalCompileCPUSeconds, row.TrainStepSeconds, row.EvalStepSeconds, row.TrainStepCPUSeconds, row.EvalStepCPUSeconds, errSuffix(row.Error))
+				row.TrainCompileCPUSeconds, row.EvalCompileCPUSeconds, row.TrainStepSeconds, row.EvalStepSeconds, row.TrainStepCPUSeconds, row.EvalStepCPUSeconds, syntheticSuffix(row.Synthetic)+errSuffix(row.Error))
 			doc.Rows = append(doc.Rows, row)
 			if err := train.WriteJSON(path, doc); err != nil {
 				return fmt.Errorf("bench: %w", err)
@@ -172,4 +172,13 @@ func printCompileTable(w io.Writer, rows []compileRow) {
 			r.TrainStepSeconds, r.EvalStepSeconds, r.EpochSeconds, oneLine(r.Error, 120))
 	}
 	_ = tw.Flush()
+}
+
+// syntheticSuffix marks a row timed on random data of the data set's shapes
+// (its files were not found).
+func syntheticSuffix(synthetic bool) string {
+	if synthetic {
+		return " (synthetic data: the data set's files were not found)"
+	}
+	return ""
 }
