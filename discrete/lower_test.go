@@ -48,6 +48,11 @@ func lowerNet(c netCase, dt, tLate float64) topology.Network {
 // steps at once, the LI read-out in closed form, recurrence through a
 // projection node.
 func TestLowerMatchesSequential(t *testing.T) {
+	// The hand-written backward pass (bptt.go) here too, on the pure-Go
+	// backend; TestBPTTMatchesAutodiff ties it to GoMLX's differentiation
+	// of the step-major loop.
+	bpttOnGo = true
+	defer func() { bpttOnGo = false }()
 	backend := testBackend(t)
 	const dt, tLate = 0.5, 15.0
 	for _, edit := range []func(*netCase){
