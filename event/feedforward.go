@@ -157,9 +157,8 @@ func scanInputs(gap, rows *Node, p snn.LIF) (v, i *Node) {
 	g := gap.Graph()
 	numIn, numOut := gap.Shape().Dim(1), rows.Shape().Dim(2)
 	// A = [[a, b], [0, d]].
-	a := Exp(DivScalar(gap, -p.TauMem))
-	b := PSP(gap, p)
-	d := Exp(DivScalar(gap, -p.TauSyn))
+	a, d := decays(gap, p)
+	b := pspOf(gap, a, d, p)
 	i = TransposeAllDims(rows, 2, 0, 1)
 	v = ZerosLike(i)
 	// shift moves x by `by` inputs along its last axis (the inputs),

@@ -22,10 +22,9 @@ import (
 //
 // where PSP is the membrane response to a unit current jump (see snn.LIF).
 func Evolve(v, i, dt *Node, p snn.LIF) (vNext, iNext *Node) {
-	decayM := Exp(DivScalar(dt, -p.TauMem))
-	vNext = AddScalar(Add(Mul(AddScalar(v, -p.Leak), decayM), Mul(i, PSP(dt, p))), p.Leak)
-	iNext = Mul(i, Exp(DivScalar(dt, -p.TauSyn)))
-	return vNext, iNext
+	decayM, decayS := decays(dt, p)
+	vNext = AddScalar(Add(Mul(AddScalar(v, -p.Leak), decayM), Mul(i, pspOf(dt, decayM, decayS, p))), p.Leak)
+	return vNext, Mul(i, decayS)
 }
 
 // crossingBisections and crossingNewtonSteps fix the work of the numeric
@@ -80,7 +79,7 @@ func NextCrossing(v, i *Node, p snn.LIF) *Node {
 		ok = LogicalAnd(LogicalAnd(GreaterThan(bp, c(0)), GreaterOrEqual(disc, c(0))), GreaterThan(apb, c(0)))
 		safeBp := Where(ok, bp, c(1))
 		den := Where(ok, Add(apb, Sqrt(Max(disc, c(0)))), c(1))
-		s = MulScalar(Sub(Log(MulScalar(safeBp, 2)), Log(den)), p.TauMem)
+		s = MulScalar(Log(Div(MulScalar(safeBp, 2), den)), p.TauMem) // one logarithm, not two (pure Go: 4 % of a step)
 	default:
 		s, ok = bracketedCrossing(a, i, p)
 	}
