@@ -119,14 +119,16 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 		t0 := Max(intervalStart, s3)
 		t0 = Where(usable, t0, intervalStart)
 		vIn, iIn := inputState(t0, Where(usable, intervalStart, t0), stateVN, stateIN)
-		decay := Exp(DivScalar(Sub(t0, Where(BroadcastToDims(InsertAxes(hasLast, 2), batch, numOut, numIn), s3, t0)), -p.TauMem))
+		// Without a last reset s3 is -far: the decay underflows to 0 and
+		// multiplies a zero offset (no [B, N, I] mask per round).
+		decay := Exp(DivScalar(Sub(t0, s3), -p.TauMem))
 		v0 := leak(Add(vIn, Mul(InsertAxes(offset, 2), decay)))
 		candidate := Add(t0, NextCrossing(v0, iIn, p))
 		valid := LogicalAnd(usable, LessThan(candidate, intervalEnd))
 		valid = LogicalAnd(valid, GreaterThan(intervalEnd, s3))
 		valid = LogicalAnd(valid, LessOrEqual(candidate, c(horizon)))
-		valid = LogicalAnd(valid, BroadcastToDims(InsertAxes(alive, 2), batch, numOut, numIn))
-		spike := ReduceMin(Where(valid, candidate, inf), 2) // [B, N]
+		// A neuron that did not fire in the last round fires no more.
+		spike := Where(alive, ReduceMin(Where(valid, candidate, inf), 2), BroadcastToDims(inf, batch, numOut)) // [B, N]
 		fired := IsFinite(spike)
 		if round < perNeuron {
 			spikes = append(spikes, Where(fired, Add(spike, InsertAxes(start, 1)), inf))

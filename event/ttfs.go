@@ -374,21 +374,22 @@ func PSP(s *Node, p snn.LIF) *Node {
 	return pspOf(s, m, syn, p)
 }
 
-// decays returns exp(-s/tau_mem) and exp(-s/tau_syn), element-wise, with
-// one exponential when tau_mem = tau_syn or tau_mem = 2 tau_syn (the
-// square of the first). Why: the pure-Go backend does not
+// decays returns exp(-s/tau_mem) and exp(-s/tau_syn), element-wise, one
+// exponential when the taus are equal. Why: the pure-Go backend does not
 // share equal subexpressions, and the exponentials of Evolve, PSP and the
-// EventProp layer's input scan were a fifth of its training step.
+// EventProp layer's input scan were a fifth of its training step. (Squaring
+// exp(-s/tau_mem) when tau_mem = 2 tau_syn would save one more, but changes
+// the round-off of the TTFS layers, whose training trajectories then differ
+// from the measured and pretrained ones.)
 func decays(s *Node, p snn.LIF) (mem, syn *Node) {
-	switch p.Ratio() {
-	case snn.RatioEqual:
+	if p.Ratio() == snn.RatioEqual {
 		syn = Exp(DivScalar(s, -p.TauSyn))
 		return syn, syn
-	case snn.RatioDouble:
-		mem = Exp(DivScalar(s, -p.TauMem))
-		return mem, Square(mem)
 	}
-	return Exp(DivScalar(s, -p.TauMem)), Exp(DivScalar(s, -p.TauSyn))
+	// This order keeps PSP's graph as it was: XLA's fusion, and with it the
+	// round-off of the TTFS layers, follows the order of the nodes.
+	mem = Exp(DivScalar(s, -p.TauMem))
+	return mem, Exp(DivScalar(s, -p.TauSyn))
 }
 
 // pspOf is PSP(s) from the decays of s (decays).
