@@ -58,11 +58,11 @@ func TestValuesOnlyLowerSameTimes(t *testing.T) {
 					finite := IsFinite(out.Readout)
 					loss := ReduceAllSum(Where(finite, out.Readout, ZerosLike(out.Readout)))
 					var vars []*Node
-					ctx.EnumerateVariables(func(v *context.Variable) {
+					for v := range ctx.IterVariables() {
 						if v.Trainable {
 							vars = append(vars, v.ValueGraph(x.Graph()))
 						}
-					})
+					}
 					norm := ScalarZero(x.Graph(), x.DType())
 					if valuesOnly { // no gradient is taken of a values-only graph
 						return []*Node{out.Readout, out.Overflow, norm}
