@@ -239,10 +239,10 @@ func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*l
 				states = append(states, bp.state)
 			}
 			if len(states) > 0 && bpttBarrierEvery > 0 && (t+1)%bpttBarrierEvery == 0 && t+1 < steps {
-				states = materialize(states, snngraph.Barrier)
 				for _, bp := range pops {
-					if !bp.closed {
-						bp.state, states = states[0], states[1:]
+					if st, ok := bp.state.(LIFState); ok {
+						st.V, st.I = pairBarrier(st.V, st.I)
+						bp.state = st
 					}
 				}
 			}
@@ -284,6 +284,17 @@ var bpttBarrierEvery = func() int {
 	}
 	return 1
 }()
+
+// pairBarrier passes a and b [batch, n] through one fusion barrier
+// (graph.Barrier), stacked as [2, batch, n]: reading them back is then a
+// view of whole blocks, where side by side ([batch, 2n]) each became a
+// copy, and the stack fuses into its producers, where a concatenation was
+// an XLA kernel of its own.
+func pairBarrier(a, b *Node) (*Node, *Node) {
+	batch, n := a.Shape().Dim(0), a.Shape().Dim(1)
+	pair := snngraph.Barrier(Reshape(Stack([]*Node{a, b}, 0), 2*batch, n))[0]
+	return Slice(pair, AxisRange(0, batch)), Slice(pair, AxisRange(batch, 2*batch))
+}
 
 // liOverTime is LIStep over all steps at once (zero initial state, fixed
 // decays α = d.Mem, β = d.Syn), for the input currents x [steps·batch, n]
@@ -433,13 +444,8 @@ func (lp *bpttLoop) backwardSteps(pops []*bpttPop, cotAll map[string]*Node, cx m
 			}
 		}
 		if bpttBarrierEvery > 0 && t%bpttBarrierEvery == 0 && t > 0 {
-			nodes := make([]*Node, 0, 2*len(pops))
 			for _, bp := range pops {
-				nodes = append(nodes, gv[bp], gi[bp])
-			}
-			nodes = snngraph.Barrier(nodes...)
-			for k, bp := range pops {
-				gv[bp], gi[bp] = nodes[2*k], nodes[2*k+1]
+				gv[bp], gi[bp] = pairBarrier(gv[bp], gi[bp])
 			}
 		}
 	}
