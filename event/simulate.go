@@ -202,12 +202,14 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 	// Populations with their own slots: which neurons each holds, how many
 	// slots each has used, and which neurons were held back from a spike.
 	var members, used []*Node // [1, N] bool and [B] int32 per population
+	var firstOf []int         // each population's first neuron
 	var lost *Node            // [B, N]
 	if len(cfg.Populations) > 0 {
 		o := 0
 		for _, pc := range cfg.Populations {
 			members = append(members, InsertAxes(LogicalAnd(GreaterOrEqual(neurons, Const(g, int32(o))), LessThan(neurons, Const(g, int32(o+pc.Neurons)))), 0))
 			used = append(used, ZerosLike(count))
+			firstOf = append(firstOf, o)
 			o += pc.Neurons
 		}
 		lost = BroadcastToDims(Const(g, false), batch, numOut)
@@ -291,8 +293,8 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 		one := OnesLike(count)
 		count = Add(count, Where(LogicalAnd(isSpike, room), one, ZerosLike(count)))
 		overflow = Add(overflow, Where(LogicalAnd(isSpike, LogicalNot(room)), one, ZerosLike(count)))
-		for p := range used {
-			mine := ReduceLogicalOr(LogicalAnd(fired, members[p]), 1)
+		for p, o := range firstOf {
+			mine := LogicalAnd(isSpike, LogicalAnd(GreaterOrEqual(spiker, Const(g, int32(o))), LessThan(spiker, Const(g, int32(o+cfg.Populations[p].Neurons)))))
 			used[p] = Add(used[p], Where(mine, one, ZerosLike(count)))
 		}
 		v = Where(fired, BroadcastToDims(c(p.Reset), batch, numOut), v)
