@@ -593,7 +593,8 @@ func (mk *Mock) feedForwardLayer(li int, events []inputEvent, step float64) ([][
 // recurrentLayer simulates a recurrent layer on one clock: each step takes
 // the layer's earliest event (a crossing, lowest neuron first on ties, or
 // all inputs at the next input instant), as event.Simulate does, until the
-// layer's capacity is used.
+// layer's capacity is used; a population that used its own capacity fires
+// no more (event.LIFConfig.Populations).
 func (mk *Mock) recurrentLayer(li int, events []inputEvent, step float64) ([][]float64, [][]float64) {
 	l := mk.m.Layers[li]
 	numN := l.Neurons()
@@ -601,9 +602,14 @@ func (mk *Mock) recurrentLayer(li int, events []inputEvent, step float64) ([][]f
 	out := make([][]float64, numN)
 	samplers := mk.newSamplers(li, numN, step)
 	capacity := 0
-	for _, p := range l.Populations {
+	popOf := make([]int, numN)
+	for pi, p := range l.Populations {
 		capacity += p.Capacity
+		for j := p.Offset; j < p.Offset+p.Size; j++ {
+			popOf[j] = pi
+		}
 	}
+	used := make([]int, len(l.Populations))
 	start, end := mk.window(li, events)
 	ns := make([]neuron, numN)
 	for j := range ns {
@@ -626,6 +632,9 @@ func (mk *Mock) recurrentLayer(li int, events []inputEvent, step float64) ([][]f
 		}
 		first, who := math.Inf(1), -1
 		for j := range ns {
+			if used[popOf[j]] >= l.Populations[popOf[j]].Capacity {
+				continue
+			}
 			if s := ns[j].crossing(tNext - t); s < first {
 				first, who = s, j
 			}
@@ -635,6 +644,7 @@ func (mk *Mock) recurrentLayer(li int, events []inputEvent, step float64) ([][]f
 			ns[who].fire()
 			out[who] = append(out[who], t)
 			count++
+			used[popOf[who]]++
 			for j := range ns {
 				ns[j].i += rec[who*numN+j]
 			}

@@ -59,7 +59,7 @@ func TestXLAMatchesPureGoEventLIF(t *testing.T) {
 	goBackend, xlaBackend := backendPair(t)
 	chosen := map[string]bool{
 		"tau_mem=tau_syn/feed-forward": true, "tau_mem=2*tau_syn/recurrent": true,
-		"other/refractory": true, "tau_mem=tau_syn/grid ties": true,
+		"other/refractory": true, "tau_mem=tau_syn/grid ties": true, "other/populations refractory": true,
 	}
 	for _, c := range lifCases() {
 		if !chosen[c.name] {

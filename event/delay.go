@@ -143,7 +143,7 @@ func LIFSpikesPerSynapse(in snn.Spikes, arrival, wIn *Node, cfg LIFConfig) (out 
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	checkLayerShapes(in, wIn, nil)
+	checkLayerShapes(in, wIn, nil, cfg)
 	batch, numSpikes := in.Time.Shape().Dim(0), in.Time.Shape().Dim(1)
 	numIn, numOut := wIn.Shape().Dim(0), wIn.Shape().Dim(1)
 	if !arrival.Shape().Equal(shapes.Make(in.Time.DType(), batch, numSpikes, numOut)) {

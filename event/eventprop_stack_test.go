@@ -154,68 +154,80 @@ func TestEventPropSingleSpikeEqualsTTFS(t *testing.T) {
 func TestRecurrentEmulatesStackedLayers(t *testing.T) {
 	backend := testBackend(t)
 	const numIn, hidden, numOut, k1, k2 = 4, 5, 3, 50, 39
-	for _, p := range lifKinds {
-		t.Run(p.Ratio().String(), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(31, 32))
-			c := randomLIFCase(rng, "", p, 4, 8, numIn, hidden, k1, false, 0.25, 0.6, 0.5)
-			w1 := c.wIn
-			w2 := randomWeights(rng, hidden, numOut, 0.3, 0.4)
-			coef := randomWeights(rng, hidden+numOut, 1, 0, 1)
-			n := hidden + numOut
-			exec, err := NewExec(backend, func(inT, inN, w1, w2, coef *Node) []*Node {
-				in := snn.Spikes{Time: inT, Neuron: inN}
-				h, _ := LIFSpikes(in, w1, nil, LIFConfig{Neuron: p, Capacity: k1})
-				o, _ := LIFSpikes(h, w2, nil, LIFConfig{Neuron: p, Capacity: k2})
-				coefH := Slice(coef, AxisRange(0, hidden))
-				coefO := Slice(coef, AxisRange(hidden, n))
-				stackedLoss := Add(perNeuronLoss(h, coefH), perNeuronLoss(o, coefO))
-				gs := Gradient(stackedLoss, inT, w1, w2)
+	// The recurrent layer shares one capacity, or gives each population its
+	// own slots (neither overflows here: the same spikes either way).
+	for _, ownSlots := range []bool{false, true} {
+		for _, p := range lifKinds {
+			name := p.Ratio().String()
+			if ownSlots {
+				name += "/own slots"
+			}
+			t.Run(name, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(31, 32))
+				c := randomLIFCase(rng, "", p, 4, 8, numIn, hidden, k1, false, 0.25, 0.6, 0.5)
+				w1 := c.wIn
+				w2 := randomWeights(rng, hidden, numOut, 0.3, 0.4)
+				coef := randomWeights(rng, hidden+numOut, 1, 0, 1)
+				n := hidden + numOut
+				exec, err := NewExec(backend, func(inT, inN, w1, w2, coef *Node) []*Node {
+					in := snn.Spikes{Time: inT, Neuron: inN}
+					h, _ := LIFSpikes(in, w1, nil, LIFConfig{Neuron: p, Capacity: k1})
+					o, _ := LIFSpikes(h, w2, nil, LIFConfig{Neuron: p, Capacity: k2})
+					coefH := Slice(coef, AxisRange(0, hidden))
+					coefO := Slice(coef, AxisRange(hidden, n))
+					stackedLoss := Add(perNeuronLoss(h, coefH), perNeuronLoss(o, coefO))
+					gs := Gradient(stackedLoss, inT, w1, w2)
 
-				// The same net as one recurrent layer of hidden+numOut neurons.
-				g := inT.Graph()
-				wIn := Concatenate([]*Node{w1, Zeros(g, shapes.Make(w1.DType(), numIn, numOut))}, 1)
-				top := Concatenate([]*Node{Zeros(g, shapes.Make(w1.DType(), hidden, hidden)), w2}, 1)
-				wRec := Concatenate([]*Node{top, Zeros(g, shapes.Make(w1.DType(), numOut, n))}, 0)
-				r, _ := LIFSpikes(in, wIn, wRec, LIFConfig{Neuron: p, Capacity: k1 + k2})
-				recLoss := perNeuronLoss(r, coef)
-				gr := Gradient(recLoss, inT, w1, w2)
-				return []*Node{stackedLoss, recLoss, gs[0], gr[0], gs[1], gr[1], gs[2], gr[2],
-					h.FirstTimes(hidden), o.FirstTimes(numOut), r.FirstTimes(n), h.Time, o.Time, r.Time}
-			})
-			require.NoError(t, err)
-			outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(c.inTimes, c.batch, c.numSpikes),
-				tensors.FromFlatDataAndDimensions(c.inNeurons, c.batch, c.numSpikes),
-				tensors.FromFlatDataAndDimensions(w1, numIn, hidden),
-				tensors.FromFlatDataAndDimensions(w2, hidden, numOut),
-				tensors.FromFlatDataAndDimensions(coef, n))
-			require.NoError(t, err)
-			v := func(i int) []float64 { return tensors.MustCopyFlatData[float64](outs[i]) }
-			spikes := countSpikes(v(11)) + countSpikes(v(12))
-			require.Equal(t, spikes, countSpikes(v(13)), "number of spikes")
-			require.Less(t, countSpikes(v(11)), c.batch*k1, "hidden capacity must not overflow in this test")
-			require.Positive(t, countSpikes(v(12)), "output layer must spike")
-			require.InDelta(t, v(0)[0], v(1)[0], 1e-9*math.Max(1, math.Abs(v(0)[0])), "loss")
-			fh, fo, fr := v(8), v(9), v(10)
-			for b := range c.batch {
-				for j := range n {
-					want := 0.0
-					if j < hidden {
-						want = fh[b*hidden+j]
-					} else {
-						want = fo[b*numOut+j-hidden]
+					// The same net as one recurrent layer of hidden+numOut neurons.
+					g := inT.Graph()
+					wIn := Concatenate([]*Node{w1, Zeros(g, shapes.Make(w1.DType(), numIn, numOut))}, 1)
+					top := Concatenate([]*Node{Zeros(g, shapes.Make(w1.DType(), hidden, hidden)), w2}, 1)
+					wRec := Concatenate([]*Node{top, Zeros(g, shapes.Make(w1.DType(), numOut, n))}, 0)
+					cfg := LIFConfig{Neuron: p, Capacity: k1 + k2}
+					if ownSlots {
+						cfg.Populations = []PopulationCapacity{{Neurons: hidden, Capacity: k1}, {Neurons: numOut, Capacity: k2}}
 					}
-					got := fr[b*n+j]
-					if math.IsInf(want, 1) {
-						require.True(t, math.IsInf(got, 1))
-						continue
+					r, _ := LIFSpikes(in, wIn, wRec, cfg)
+					recLoss := perNeuronLoss(r, coef)
+					gr := Gradient(recLoss, inT, w1, w2)
+					return []*Node{stackedLoss, recLoss, gs[0], gr[0], gs[1], gr[1], gs[2], gr[2],
+						h.FirstTimes(hidden), o.FirstTimes(numOut), r.FirstTimes(n), h.Time, o.Time, r.Time}
+				})
+				require.NoError(t, err)
+				outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(c.inTimes, c.batch, c.numSpikes),
+					tensors.FromFlatDataAndDimensions(c.inNeurons, c.batch, c.numSpikes),
+					tensors.FromFlatDataAndDimensions(w1, numIn, hidden),
+					tensors.FromFlatDataAndDimensions(w2, hidden, numOut),
+					tensors.FromFlatDataAndDimensions(coef, n))
+				require.NoError(t, err)
+				v := func(i int) []float64 { return tensors.MustCopyFlatData[float64](outs[i]) }
+				spikes := countSpikes(v(11)) + countSpikes(v(12))
+				require.Equal(t, spikes, countSpikes(v(13)), "number of spikes")
+				require.Less(t, countSpikes(v(11)), c.batch*k1, "hidden capacity must not overflow in this test")
+				require.Positive(t, countSpikes(v(12)), "output layer must spike")
+				require.InDelta(t, v(0)[0], v(1)[0], 1e-9*math.Max(1, math.Abs(v(0)[0])), "loss")
+				fh, fo, fr := v(8), v(9), v(10)
+				for b := range c.batch {
+					for j := range n {
+						want := 0.0
+						if j < hidden {
+							want = fh[b*hidden+j]
+						} else {
+							want = fo[b*numOut+j-hidden]
+						}
+						got := fr[b*n+j]
+						if math.IsInf(want, 1) {
+							require.True(t, math.IsInf(got, 1))
+							continue
+						}
+						require.InDelta(t, want, got, 1e-9, "sample %d neuron %d first spike", b, j)
 					}
-					require.InDelta(t, want, got, 1e-9, "sample %d neuron %d first spike", b, j)
 				}
-			}
-			for _, pair := range [][2]int{{2, 3}, {4, 5}, {6, 7}} {
-				require.InDeltaSlice(t, v(pair[0]), v(pair[1]), 1e-8, "gradient %d", pair[0])
-			}
-			t.Logf("%d spikes (%d hidden, %d output)", spikes, countSpikes(v(11)), countSpikes(v(12)))
-		})
+				for _, pair := range [][2]int{{2, 3}, {4, 5}, {6, 7}} {
+					require.InDeltaSlice(t, v(pair[0]), v(pair[1]), 1e-8, "gradient %d", pair[0])
+				}
+				t.Logf("%d spikes (%d hidden, %d output)", spikes, countSpikes(v(11)), countSpikes(v(12)))
+			})
+		}
 	}
 }

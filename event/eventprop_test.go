@@ -25,6 +25,9 @@ type lifCase struct {
 	inNeurons                      []int32   // [batch, numSpikes]
 	wIn                            []float64 // [numInNeurons, numOut]
 	wRec                           []float64 // [numOut, numOut] or nil
+	// pops gives ranges of a recurrent layer's neurons their own slots
+	// (LIFConfig.Populations); nil: one shared capacity.
+	pops []PopulationCapacity
 }
 
 var (
@@ -66,7 +69,7 @@ func randomLIFCase(rng *rand.Rand, name string, p snn.LIF, batch, numSpikes, num
 }
 
 func (c lifCase) ref(b int) refLIF {
-	r := refLIF{p: c.p, capacity: c.capacity, horizon: DefaultHorizon * c.p.TauSyn}
+	r := refLIF{p: c.p, capacity: c.capacity, horizon: DefaultHorizon * c.p.TauSyn, pops: c.pops}
 	for i := range c.numInNeurons {
 		r.wIn = append(r.wIn, c.wIn[i*c.numOut:(i+1)*c.numOut])
 	}
@@ -135,7 +138,7 @@ type lifRunner struct {
 }
 
 func newLIFRunner(t testing.TB, backend backends.Backend, c lifCase) *lifRunner {
-	cfg := LIFConfig{Neuron: c.p, Capacity: c.capacity}
+	cfg := LIFConfig{Neuron: c.p, Capacity: c.capacity, Populations: c.pops}
 	exec, err := NewExec(backend, func(inT, inN, wIn, wRec, coef *Node) []*Node {
 		var rec *Node
 		if c.wRec != nil {
@@ -191,6 +194,34 @@ func lifCases() []lifCase {
 	}
 	// One input spike per sample: the smallest list the layers take.
 	cases = append(cases, randomLIFCase(rng, "single input", lifKinds[0], 3, 1, 1, 3, 6, false, 0, 3, 0.5))
+	return append(cases, populationCases()...)
+}
+
+// populationCases are recurrent layers of two populations with their own
+// slots: the first (4 neurons, strong inputs) fires early and often and
+// would take every slot of a shared capacity; the second (2 neurons, weaker
+// inputs) fires later, and keeps its 3 slots.
+func populationCases() []lifCase {
+	rng := rand.New(rand.NewPCG(21, 22))
+	var cases []lifCase
+	for _, p := range lifKinds {
+		refr := p
+		refr.Refractory = 0.3
+		for _, q := range []snn.LIF{p, refr} {
+			name := fmt.Sprintf("%s/populations", p.Ratio())
+			if q.Refractory > 0 {
+				name += " refractory"
+			}
+			c := randomLIFCase(rng, name, q, 4, 8, 4, 6, 6, true, 0, 1.5, 1.0)
+			for i := range c.numInNeurons {
+				for j := 4; j < 6; j++ {
+					c.wIn[i*c.numOut+j] *= 0.6
+				}
+			}
+			c.pops = []PopulationCapacity{{Neurons: 4, Capacity: 3}, {Neurons: 2, Capacity: 3}}
+			cases = append(cases, c)
+		}
+	}
 	return cases
 }
 
@@ -305,6 +336,49 @@ func TestEventPropGradient(t *testing.T) {
 			}
 			require.Positive(t, n)
 			t.Logf("%d derivatives compared", n)
+		})
+	}
+}
+
+// TestPopulationCapacities: in the populationCases the first population
+// alone would fill a shared capacity; with their own slots the second
+// population keeps its spikes, the layer matches the reference that applies
+// the same rule (spike for spike, and the held-back neurons counted as
+// overflow, exactly), and both rules are exercised (held-back neurons and
+// second-population spikes in every case).
+func TestPopulationCapacities(t *testing.T) {
+	backend := testBackend(t)
+	for _, c := range populationCases() {
+		t.Run(c.name, func(t *testing.T) {
+			got := newLIFRunner(t, backend, c).run(nil)
+			shared := c
+			shared.pops = nil
+			crowded := newLIFRunner(t, backend, shared).run(nil)
+			second, secondShared, heldBack := 0, 0, 0
+			for b := range c.batch {
+				want, overflow := c.expectedSlots(b)
+				require.Equalf(t, overflow, int(got.overflow[b]), "sample %d: overflow", b)
+				heldBack += overflow
+				t.Logf("sample %d: overflow %d, neurons %v", b, overflow, got.neurons[b*c.capacity:(b+1)*c.capacity])
+				for k := range c.capacity {
+					gt, gn := got.times[b*c.capacity+k], got.neurons[b*c.capacity+k]
+					if want[k].n < 0 {
+						require.Truef(t, math.IsInf(gt, 1), "sample %d slot %d: want no spike, got %g (neuron %d)", b, k, gt, gn)
+						continue
+					}
+					require.InDeltaf(t, want[k].t, gt, 1e-8, "sample %d slot %d time", b, k)
+					require.Equalf(t, int32(want[k].n), gn, "sample %d slot %d neuron (t=%g)", b, k, gt)
+					if gn >= 4 {
+						second++
+					}
+					if n := crowded.neurons[b*c.capacity+k]; n >= 4 && !math.IsInf(crowded.times[b*c.capacity+k], 1) {
+						secondShared++
+					}
+				}
+			}
+			t.Logf("second population: %d spikes with own slots, %d with a shared capacity; %d held-back neurons", second, secondShared, heldBack)
+			require.Positive(t, heldBack, "the first population must overflow its slots")
+			require.Greater(t, second, secondShared, "own slots must keep the second population's spikes")
 		})
 	}
 }

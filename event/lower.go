@@ -25,7 +25,8 @@ import (
 //   - a recurrent layer (a strongly connected set of lif populations, or a
 //     declared group) is one LIFSpikes with input weights from the sources
 //     outside the layer and recurrent weights inside it, masked to the
-//     projections that exist.
+//     projections that exist; each of its populations keeps its own
+//     capacity (LIFConfig.Populations).
 //
 // A projection's weights are the variable "weights" in the scope named
 // after it; a recurrent layer's are "weights" and "recurrent_weights" in
@@ -260,6 +261,7 @@ func (l *lowering) recurrent(layer topology.Layer) ([]topology.LoweredPopulation
 	var neuron *snn.LIF
 	horizon := 0.0
 	capacity := 0
+	var caps []PopulationCapacity
 	for _, name := range layer.Populations {
 		pop := l.net.Node(name)
 		if neuron != nil && (*pop.Neuron != *neuron || pop.Horizon != horizon) {
@@ -270,6 +272,15 @@ func (l *lowering) recurrent(layer topology.Layer) ([]topology.LoweredPopulation
 		offset[name] = n
 		n += pop.Size
 		capacity += pop.Capacity
+		caps = append(caps, PopulationCapacity{Neurons: pop.Size, Capacity: pop.Capacity})
+	}
+	cfg := LIFConfig{Neuron: *neuron, Capacity: capacity, Horizon: horizon}
+	if len(caps) > 1 {
+		// Each population keeps its own capacity: the hidden spikes, which
+		// come first, cannot take the output's slots, so the layer needs
+		// only the slots of its populations' spikes (the event loop's
+		// length, and XLA's compile time, grow with the sum).
+		cfg.Populations = caps
 	}
 	var external []string
 	rowOf := map[string]int{}
@@ -302,9 +313,9 @@ func (l *lowering) recurrent(layer topology.Layer) ([]topology.LoweredPopulation
 	var out snn.Spikes
 	var overflow *Node
 	if obs, ok := l.observed[scope]; ok {
-		out = ObservedLIFSpikes(obs, l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity, Horizon: horizon})
+		out = ObservedLIFSpikes(obs, l.concatSpikes(external), wIn, wRec, cfg)
 	} else {
-		out, overflow = l.lifSpikes(l.concatSpikes(external), wIn, wRec, LIFConfig{Neuron: *neuron, Capacity: capacity, Horizon: horizon})
+		out, overflow = l.lifSpikes(l.concatSpikes(external), wIn, wRec, cfg)
 	}
 	var pops []topology.LoweredPopulation
 	for _, name := range layer.Populations {

@@ -21,12 +21,14 @@ import (
 // observed must be in the layout Simulate gives: for a feed-forward layer
 // (wRec nil) capacity/neurons slots per neuron, neuron by neuron,
 // time-sorted within a neuron and filled from the first slot; for a
-// recurrent layer one time-sorted list of capacity slots. +Inf pads.
+// recurrent layer one time-sorted list of capacity slots (with
+// cfg.Populations, at most each population's capacity of its spikes: the
+// earliest, as Simulate keeps them). +Inf pads.
 func ObservedLIFSpikes(observed, in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) snn.Spikes {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	checkLayerShapes(in, wIn, wRec)
+	checkLayerShapes(in, wIn, wRec, cfg)
 	if observed.Time.Rank() != 2 || observed.Time.Shape().Dim(1) != cfg.Capacity || observed.Time.DType() != wIn.DType() {
 		panicf("event LIF layer: observed spike times must be [batch, capacity %d] of dtype %s, got %s", cfg.Capacity, wIn.DType(), observed.Time.Shape())
 	}

@@ -18,6 +18,11 @@ type refLIF struct {
 	wRec     [][]float64 // [neurons][neurons] or nil
 	capacity int
 	horizon  float64 // absolute, after the earliest input
+	// pops, when set, gives consecutive ranges of neurons their own slots:
+	// a neuron of a population that used them all no longer fires, and
+	// each such neuron whose membrane still reaches the threshold is one
+	// overflow spike.
+	pops []PopulationCapacity
 }
 
 type refSpike struct {
@@ -26,7 +31,7 @@ type refSpike struct {
 }
 
 // simulate returns the recorded spikes (at most capacity) and the number of
-// spikes beyond capacity.
+// spikes beyond capacity (with pops: of neurons held back).
 func (r refLIF) simulate(inTimes []float64, inNeurons []int) (spikes []refSpike, overflow int) {
 	p := r.p
 	n := len(r.wIn[0])
@@ -49,6 +54,17 @@ func (r refLIF) simulate(inTimes []float64, inNeurons []int) (spikes []refSpike,
 	for j := range n {
 		v[j], refEnd[j] = p.Leak, math.Inf(-1)
 	}
+	popOf := make([]int, n)
+	for j, p, o := 0, 0, 0; j < n && len(r.pops) > 0; j++ {
+		if j == o+r.pops[p].Neurons {
+			o += r.pops[p].Neurons
+			p++
+		}
+		popOf[j] = p
+	}
+	used := make([]int, len(r.pops))
+	heldBack := func(j int) bool { return len(r.pops) > 0 && used[popOf[j]] >= r.pops[popOf[j]].Capacity }
+	lost := make([]bool, n)
 	t := start
 	// at returns neuron j's membrane at time x >= t.
 	at := func(j int, x float64) (float64, float64) {
@@ -108,12 +124,23 @@ func (r refLIF) simulate(inTimes []float64, inNeurons []int) (spikes []refSpike,
 		limit := math.Min(tin, end)
 		best, who := math.Inf(1), -1
 		for j := range n {
+			if heldBack(j) {
+				continue
+			}
 			if x := crossing(j, limit); x < best {
 				best, who = x, j
 			}
 		}
+		for j := range n {
+			if heldBack(j) && !math.IsInf(crossing(j, math.Min(limit, best)), 1) {
+				lost[j] = true
+			}
+		}
 		switch {
 		case who >= 0:
+			if len(r.pops) > 0 {
+				used[popOf[who]]++
+			}
 			advance(best)
 			v[who], refEnd[who] = p.Reset, best+p.Refractory
 			if r.wRec != nil {
@@ -135,6 +162,11 @@ func (r refLIF) simulate(inTimes []float64, inNeurons []int) (spikes []refSpike,
 				next++
 			}
 		default:
+			for _, l := range lost {
+				if l {
+					overflow++
+				}
+			}
 			return spikes, overflow
 		}
 	}

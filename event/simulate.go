@@ -24,6 +24,25 @@ type LIFConfig struct {
 	// Horizon in units of tau_syn after a sample's earliest input; events
 	// later than that are not simulated. 0 means DefaultHorizon.
 	Horizon float64
+	// Populations, for a recurrent layer only, splits the neurons into
+	// consecutive ranges with their own slots (nil: one budget of Capacity
+	// slots shared by all neurons). Capacity must then be the sum of their
+	// capacities. A neuron whose population has used all its slots spikes
+	// no more: it is left out of the search for the next crossing, so the
+	// simulated layer is the one its recorded spikes describe and the
+	// EventProp gradient stays exact. Each such neuron whose membrane still
+	// reaches the threshold within the horizon counts one overflow spike
+	// (a lower bound on the spikes it lost). Without the split the first
+	// spikes of the layer take every slot whichever population fires them:
+	// an early, busy population crowds a later one out.
+	Populations []PopulationCapacity
+}
+
+// PopulationCapacity is the slot budget of one range of a recurrent
+// layer's neurons: the next Neurons neurons (after the ranges before it)
+// record at most Capacity spikes per sample together.
+type PopulationCapacity struct {
+	Neurons, Capacity int
 }
 
 // Validate reports unusable parameters, naming the field at fault.
@@ -37,6 +56,18 @@ func (c LIFConfig) Validate() error {
 	}
 	if !(c.Horizon >= 0) || math.IsInf(c.Horizon, 0) {
 		errs = append(errs, fmt.Errorf("horizon must be >= 0 and finite, got %g", c.Horizon))
+	}
+	if len(c.Populations) > 0 {
+		sum := 0
+		for i, pc := range c.Populations {
+			if pc.Neurons < 1 || pc.Capacity < 1 {
+				errs = append(errs, fmt.Errorf("populations[%d]: neurons and capacity must be >= 1, got %d and %d", i, pc.Neurons, pc.Capacity))
+			}
+			sum += pc.Capacity
+		}
+		if sum != c.Capacity {
+			errs = append(errs, fmt.Errorf("capacity (%d) must be the sum of the populations' capacities (%d)", c.Capacity, sum))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("event LIF layer: %w", err)
@@ -52,7 +83,7 @@ func (c LIFConfig) horizon() float64 {
 }
 
 // checkLayerShapes panics with a message naming the shapes at fault.
-func checkLayerShapes(in snn.Spikes, wIn, wRec *Node) {
+func checkLayerShapes(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) {
 	if in.Time.Rank() != 2 || in.Neuron.Rank() != 2 || !in.Time.Shape().Equal(shapes.Make(in.Time.DType(), in.Neuron.Shape().Dimensions...)) {
 		panicf("event LIF layer: input spike times %s and neurons %s must both be [batch, K]", in.Time.Shape(), in.Neuron.Shape())
 	}
@@ -66,6 +97,18 @@ func checkLayerShapes(in snn.Spikes, wIn, wRec *Node) {
 		n := wIn.Shape().Dim(1)
 		if !wRec.Shape().Equal(shapes.Make(wIn.DType(), n, n)) {
 			panicf("event LIF layer: recurrent weights must be [%d, %d] of dtype %s, got %s", n, n, wIn.DType(), wRec.Shape())
+		}
+	}
+	if len(cfg.Populations) > 0 {
+		if wRec == nil {
+			panicf("event LIF layer: populations with their own capacities need a recurrent layer")
+		}
+		n := 0
+		for _, pc := range cfg.Populations {
+			n += pc.Neurons
+		}
+		if n != wIn.Shape().Dim(1) {
+			panicf("event LIF layer: the populations hold %d neurons, the layer has %d", n, wIn.Shape().Dim(1))
 		}
 	}
 }
@@ -88,7 +131,9 @@ func checkLayerShapes(in snn.Spikes, wIn, wRec *Node) {
 // ties are exact), or a spike (reset, refractory clamp, recurrent current).
 //
 //   - Recurrent layers share one clock: each step handles the layer's
-//     earliest event, I + capacity steps; the output is time-sorted.
+//     earliest event, I + capacity steps; the output is time-sorted. With
+//     cfg.Populations each population keeps its own slots (the output is
+//     still one time-sorted list of capacity slots).
 //   - Feed-forward neurons do not interact, and only a neuron's last reset
 //     matters for its membrane: each of capacity/neurons rounds finds every
 //     neuron's next spike in all inter-input intervals at once (see
@@ -99,7 +144,7 @@ func Simulate(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.Spikes, ov
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	checkLayerShapes(in, wIn, wRec)
+	checkLayerShapes(in, wIn, wRec, cfg)
 	if wRec == nil {
 		return simulateFeedForward(in, wIn, cfg)
 	}
@@ -154,6 +199,37 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 	slots := Iota(g, shapes.Make(dtypes.Int32, capacity), 0)
 	neurons := Iota(g, shapes.Make(dtypes.Int32, numOut), 0)
 
+	// Populations with their own slots: which neurons each holds, how many
+	// slots each has used, and which neurons were held back from a spike.
+	var members, used []*Node // [1, N] bool and [B] int32 per population
+	var firstOf []int         // each population's first neuron
+	var lost *Node            // [B, N]
+	if len(cfg.Populations) > 0 {
+		o := 0
+		for _, pc := range cfg.Populations {
+			members = append(members, InsertAxes(LogicalAnd(GreaterOrEqual(neurons, Const(g, int32(o))), LessThan(neurons, Const(g, int32(o+pc.Neurons)))), 0))
+			used = append(used, ZerosLike(count))
+			firstOf = append(firstOf, o)
+			o += pc.Neurons
+		}
+		lost = BroadcastToDims(Const(g, false), batch, numOut)
+	}
+	// held marks the neurons of full populations [B, N] (nil without
+	// populations).
+	held := func() *Node {
+		var h *Node
+		for p, pc := range cfg.Populations {
+			full := InsertAxes(GreaterOrEqual(used[p], Const(g, int32(pc.Capacity))), 1)
+			hp := LogicalAnd(full, members[p])
+			if h == nil {
+				h = hp
+			} else {
+				h = LogicalOr(h, hp)
+			}
+		}
+		return h
+	}
+
 	// nextCrossing returns each neuron's crossing time (absolute, +Inf past
 	// the horizon); a neuron still clamped starts from the reset potential
 	// at the end of its refractory period.
@@ -172,11 +248,22 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 	for range numIn + capacity {
 		tIn := ReduceMin(Where(pending, inTimes, far), 1)
 		crossings := nextCrossing(t, v, cur, refractoryEnd)
-		tCross := ReduceMin(crossings, 1)
-		spiker := ArgMin(crossings, 1, dtypes.Int32)
+		candidates := crossings
+		var heldBack *Node
+		if lost != nil {
+			heldBack = held()
+			candidates = Where(heldBack, inf, crossings)
+		}
+		tCross := ReduceMin(candidates, 1)
+		spiker := ArgMin(candidates, 1, dtypes.Int32)
 		isSpike := LogicalAnd(IsFinite(tCross), LessOrEqual(tCross, tIn))
 		isInput := LogicalAnd(LogicalNot(isSpike), LessThan(tIn, far))
 		tNext := Where(isSpike, tCross, Where(isInput, tIn, t))
+		if lost != nil {
+			// A held-back neuron reaching the threshold before the event
+			// taken lost a spike.
+			lost = LogicalOr(lost, LogicalAnd(heldBack, LessOrEqual(crossings, InsertAxes(tNext, 1))))
+		}
 
 		// Advance every neuron to tNext; a clamped neuron stays at reset
 		// until its refractory period ends, its current decays throughout.
@@ -206,12 +293,24 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 		one := OnesLike(count)
 		count = Add(count, Where(LogicalAnd(isSpike, room), one, ZerosLike(count)))
 		overflow = Add(overflow, Where(LogicalAnd(isSpike, LogicalNot(room)), one, ZerosLike(count)))
+		for p, o := range firstOf {
+			mine := LogicalAnd(isSpike, LogicalAnd(GreaterOrEqual(spiker, Const(g, int32(o))), LessThan(spiker, Const(g, int32(o+cfg.Populations[p].Neurons)))))
+			used[p] = Add(used[p], Where(mine, one, ZerosLike(count)))
+		}
 		v = Where(fired, BroadcastToDims(c(p.Reset), batch, numOut), v)
 		if refractoryEnd != nil {
 			refractoryEnd = Where(fired, BroadcastToDims(InsertAxes(AddScalar(tNext, p.Refractory), 1), batch, numOut), refractoryEnd)
 		}
 		recRow := Gather(rec, InsertAxes(spiker, 1)) // [B, N]: the spiker's outgoing weights
 		cur = Add(cur, Where(BroadcastToDims(InsertAxes(isSpike, 1), batch, numOut), recRow, ZerosLike(recRow)))
+	}
+	if lost != nil {
+		// I + capacity steps take every input and every slot: what is left
+		// are the crossings of held-back neurons up to the horizon.
+		ahead := IsFinite(nextCrossing(t, v, cur, refractoryEnd))
+		lost = LogicalOr(lost, LogicalAnd(held(), ahead))
+		overflow = Add(overflow, ReduceSum(ConvertDType(lost, dtypes.Int32), 1))
+		return snn.Spikes{Time: outTimes, Neuron: outNeurons}, overflow
 	}
 	// A full layer with a crossing still ahead has lost at least that spike.
 	full := GreaterOrEqual(count, Const(g, int32(capacity)))

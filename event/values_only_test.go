@@ -86,3 +86,41 @@ func TestValuesOnlyLowerSameTimes(t *testing.T) {
 		})
 	}
 }
+
+// TestLowerGroupKeepsPopulationCapacities: in a recurrent group each
+// population keeps its own capacity: a hidden population that spikes more
+// than its 2 slots is cut there (its lost spikes counted as overflow) and
+// the output population, which spikes after it, still has its own slots.
+func TestLowerGroupKeepsPopulationCapacities(t *testing.T) {
+	p := lifKinds[1]
+	net, err := topology.New().
+		Input("input", 3, snn.Latency{Early: 0.15, Late: 2}).
+		Bias("bias", 0.9).
+		LIF("hidden", 6, 2, p).
+		Projection("to_hidden", 1.5, 0.5, "hidden", "input", "bias").
+		LIF("output", 3, 3, p).
+		Projection("to_output", 2.0, 0.5, "output", "hidden", "bias").
+		Group("hidden", "output").Output("output").Done()
+	require.NoError(t, err)
+	const batch = 5
+	rng := rand.New(rand.NewPCG(4, 5))
+	features := make([]float64, batch*3)
+	for i := range features {
+		features[i] = rng.Float64()
+	}
+	ctx := context.New()
+	require.NoError(t, ctx.SetRNGStateFromSeed(3))
+	exec, err := context.NewExec(testBackend(t), ctx, func(ctx *context.Context, x *Node) []*Node {
+		out := Lower(ctx, &net, x)
+		return []*Node{out.Populations[0].FirstTimes, out.Readout, out.Overflow}
+	})
+	require.NoError(t, err)
+	outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(features, batch, 3))
+	require.NoError(t, err)
+	hidden, readout := tensors.MustCopyFlatData[float64](outs[0]), tensors.MustCopyFlatData[float64](outs[1])
+	for b := range batch {
+		require.LessOrEqualf(t, countSpikes(hidden[b*6:(b+1)*6]), 2, "sample %d: hidden spikes beyond its capacity", b)
+		require.Positivef(t, countSpikes(readout[b*3:(b+1)*3]), "sample %d: the output must keep its slots", b)
+	}
+	require.Positive(t, tensors.MustCopyFlatData[float64](outs[2])[0], "the hidden spikes held back must count as overflow")
+}

@@ -165,7 +165,9 @@ type Node struct {
 	// Neuron holds a population's LIF parameters.
 	Neuron *snn.LIF `json:"neuron,omitempty" yaml:"neuron,omitempty"`
 	// Capacity is the number of spikes per sample a lif population keeps;
-	// spikes beyond it are counted as overflow.
+	// spikes beyond it are counted as overflow. In a recurrent layer of
+	// several populations each keeps its own (the event family: a full
+	// population fires no more).
 	Capacity int `json:"capacity,omitempty" yaml:"capacity,omitempty"`
 	// Horizon bounds a population's simulated time, in units of its
 	// tau_syn after each sample's earliest input: later spikes do not

@@ -287,19 +287,26 @@ func (o observedLayer) pack(res *bss2.Result, b int, dst []float64) int {
 			used[n]++
 		}
 	default:
+		// Each population keeps its earliest Capacity spikes, as the
+		// software layer does (event.LIFConfig.Populations).
 		var times []float64
 		var ids []int32
 		for _, p := range o.layer.Populations {
 			s := res.Spikes[p.Name]
-			for k, t := range s.Time[b] {
+			own := bss2.SpikesFromSample(s.Time[b], s.Neuron[b])
+			for k, t := range own.Time[0] {
+				if k == p.Capacity {
+					lost += len(own.Time[0]) - p.Capacity
+					break
+				}
 				times = append(times, t)
-				ids = append(ids, int32(p.Offset)+s.Neuron[b][k])
+				ids = append(ids, int32(p.Offset)+own.Neuron[0][k])
 			}
 		}
 		sorted := bss2.SpikesFromSample(times, ids)
 		for k := range sorted.Time[0] {
 			if k == o.capacity {
-				lost = len(sorted.Time[0]) - o.capacity
+				lost += len(sorted.Time[0]) - o.capacity
 				break
 			}
 			dst[k] = sorted.Time[0][k]
