@@ -9,6 +9,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 
+	snngraph "github.com/gosnn/gosnn/graph"
 	"github.com/gosnn/gosnn/snn"
 )
 
@@ -194,9 +195,9 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 	}
 	count := ZerosLike(ConvertDType(start, dtypes.Int32))
 	overflow = count
-	outTimes := BroadcastToDims(inf, batch, capacity)
-	outNeurons := BroadcastToDims(Const(g, int32(0)), batch, capacity)
-	slots := Iota(g, shapes.Make(dtypes.Int32, capacity), 0)
+	// Each step's crossing time, spiker and whether it spiked; the output
+	// slots are filled once, after the loop (collectSlots).
+	var stepTimes, stepSpikers, stepSpikes []*Node
 	neurons := Iota(g, shapes.Make(dtypes.Int32, numOut), 0)
 
 	// Populations with their own slots: which neurons each holds, how many
@@ -287,9 +288,9 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 		// neuron, and pass the spike on through the recurrent weights.
 		fired := LogicalAnd(Equal(InsertAxes(spiker, 1), InsertAxes(neurons, 0)), InsertAxes(isSpike, 1)) // [B, N]
 		room := LessThan(count, Const(g, int32(capacity)))
-		slot := LogicalAnd(Equal(InsertAxes(slots, 0), InsertAxes(count, 1)), InsertAxes(LogicalAnd(isSpike, room), 1))
-		outTimes = Where(slot, BroadcastToDims(InsertAxes(tNext, 1), batch, capacity), outTimes)
-		outNeurons = Where(slot, BroadcastToDims(InsertAxes(spiker, 1), batch, capacity), outNeurons)
+		stepTimes = append(stepTimes, tCross)
+		stepSpikers = append(stepSpikers, spiker)
+		stepSpikes = append(stepSpikes, isSpike)
 		one := OnesLike(count)
 		count = Add(count, Where(LogicalAnd(isSpike, room), one, ZerosLike(count)))
 		overflow = Add(overflow, Where(LogicalAnd(isSpike, LogicalNot(room)), one, ZerosLike(count)))
@@ -310,11 +311,33 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 		ahead := IsFinite(nextCrossing(t, v, cur, refractoryEnd))
 		lost = LogicalOr(lost, LogicalAnd(held(), ahead))
 		overflow = Add(overflow, ReduceSum(ConvertDType(lost, dtypes.Int32), 1))
-		return snn.Spikes{Time: outTimes, Neuron: outNeurons}, overflow
+		return collectSlots(stepTimes, stepSpikers, stepSpikes, capacity), overflow
 	}
 	// A full layer with a crossing still ahead has lost at least that spike.
 	full := GreaterOrEqual(count, Const(g, int32(capacity)))
 	ahead := IsFinite(ReduceMin(nextCrossing(t, v, cur, refractoryEnd), 1))
 	overflow = Add(overflow, Where(LogicalAnd(full, ahead), OnesLike(count), ZerosLike(count)))
-	return snn.Spikes{Time: outTimes, Neuron: outNeurons}, overflow
+	return collectSlots(stepTimes, stepSpikers, stepSpikes, capacity), overflow
+}
+
+// collectSlots puts the spikes of the steps that spiked (their crossing
+// times and spikers, [batch] each) into the output slots in step order,
+// the first capacity of them: [batch, capacity], +Inf and neuron 0 in
+// unused slots. At once, after the loop: a slot table updated at every
+// step was, on XLA, one select chain through all steps that each of its
+// consumers fused again (a fifth of the recurrent EventProp graph's machine
+// code); a slot computed from the running count in the loop is such a
+// chain too, hence the prefix count over the steps.
+func collectSlots(times, spikers, spiked []*Node, capacity int) snn.Spikes {
+	g := times[0].Graph()
+	fired := ConvertDType(Stack(spiked, 1), dtypes.Int32) // [batch, steps]
+	before := Sub(snngraph.PrefixSum(fired, 1), fired)    // spikes in earlier steps
+	slot := Where(LogicalAnd(Equal(fired, OnesLike(fired)), LessThan(before, Const(g, int32(capacity)))), before, Const(g, int32(capacity)))
+	hit := Equal(InsertAxes(slot, -1), Iota(g, shapes.Make(dtypes.Int32, 1, 1, capacity), 2))
+	t := BroadcastToShape(InsertAxes(Stack(times, 1), -1), hit.Shape())
+	n := BroadcastToShape(InsertAxes(Stack(spikers, 1), -1), hit.Shape())
+	return snn.Spikes{
+		Time:   ReduceMin(Where(hit, t, Infinity(g, t.DType(), 1)), 1),
+		Neuron: ReduceMax(Where(hit, n, ZerosLike(n)), 1),
+	}
 }
