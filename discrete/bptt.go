@@ -71,7 +71,7 @@ func bpttApplies(ctx *context.Context, g *Graph, order []*lowerPop, incoming map
 	}
 	for _, projs := range incoming {
 		for _, p := range projs {
-			if p.conv != nil {
+			if p.conv != nil || p.sparse > 0 {
 				return false
 			}
 		}

@@ -96,7 +96,10 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 			continue
 		}
 		target := net.Node(net.Targets(node.Name)[0])
-		p := lowerProj{name: node.Name, sources: net.Sources(node.Name)}
+		p := lowerProj{name: node.Name, sources: net.Sources(node.Name), sparse: node.Sparse, data: true}
+		for _, s := range p.sources {
+			p.data = p.data && !topology.IsPopulation(net.Node(s).Kind)
+		}
 		rows, cols := 0, target.Size
 		for _, s := range p.sources {
 			rows += size(s)
@@ -140,6 +143,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 	}
 
 	traces := map[string]*Node{}
+	sparseLost := Const(g, int32(0)) // active spikes the sparse projections left out
 	if bpttApplies(ctx, g, order, incoming) {
 		traces = lowerBPTT(g, dtype, layers, order, incoming, series, size, batch, steps)
 	} else {
@@ -159,7 +163,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		for name, projs := range incoming {
 			ws := make([]*Node, len(projs))
 			for i, proj := range projs {
-				if proj.conv != nil {
+				if proj.conv != nil || proj.sparse > 0 {
 					ws = nil
 					break
 				}
@@ -207,7 +211,17 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 					x = snngraph.MatMulFastGrad(in, w)
 				} else {
 					for _, proj := range incoming[p.node.Name] {
-						y := proj.conv.apply(inputs(proj), proj.w)
+						var y *Node
+						switch {
+						case proj.conv != nil:
+							y = proj.conv.apply(inputs(proj), proj.w)
+						case proj.sparse > 0:
+							var lost *Node
+							y, lost = sparseMatMul(inputs(proj), proj.w, proj.sparse, !proj.data)
+							sparseLost = Add(sparseLost, ReduceAllSum(lost))
+						default:
+							y = snngraph.MatMulFastGrad(inputs(proj), proj.w)
+						}
 						if x == nil {
 							x = y
 						} else {
@@ -244,7 +258,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		}
 	}
 
-	out := topology.Lowered{Overflow: ScalarZero(g, dtype), Tuned: frozen}
+	out := topology.Lowered{Overflow: ConvertDType(sparseLost, dtype), Tuned: frozen}
 	stepTimes := MulScalar(Iota(g, shapes.Make(dtype, 1, steps, 1), 1), net.DT)
 	for _, p := range order {
 		trace := traces[p.node.Name] // [batch, steps, size]
@@ -424,6 +438,8 @@ type lowerProj struct {
 	w       *Node
 	v       *context.Variable
 	conv    *convGeometry // nil: linear
+	sparse  int           // linear, > 0: sparse propagation keeping this many active sources (topology.Node.Sparse)
+	data    bool          // every source is data (inputs, bias): no gradient to them
 }
 
 // lowerPop is a population of a lowered network.

@@ -169,6 +169,8 @@ func TestLowerValidation(t *testing.T) {
 		{"event population in a discrete network", func(n *topology.Network) {
 			n.Nodes[5] = topology.Node{Name: "hid2", Kind: topology.KindLIF, Size: 3, Capacity: 3, Neuron: &snn.LIF{TauSyn: 1, TauMem: 1, GLeak: 1, Threshold: 1}}
 		}, "nodes", []string{"mixes event populations"}},
+		{"negative sparse", func(n *topology.Network) { n.Nodes[2].Sparse = -1 }, "nodes[2] (in).sparse", []string{"must be >= 0", "-1"}},
+		{"sparse population", func(n *topology.Network) { n.Nodes[3].Sparse = 4 }, "nodes[3] (hid).sparse", []string{"only linear projections", "discrete_lif"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			net := lowerNet(c, 0.5, 15)
@@ -214,4 +216,81 @@ func TestBin(t *testing.T) {
 		}
 	}
 	require.Equal(t, want, got, strings.Repeat("-", 1))
+}
+
+// TestLowerSparseMatchesDense lowers netCase's recurrent network with every
+// linear projection marked sparse (topology.Node.Sparse) and requires, with
+// a capacity that holds every spike, the dense network's spikes, read-out,
+// loss and gradients and no overflow; with a capacity of one active source
+// per sample and step the left-out spikes are counted.
+func TestLowerSparseMatchesDense(t *testing.T) {
+	backend := testBackend(t)
+	const dt, tLate = 0.5, 15.0
+	c := baseCase()
+	c.steps, c.nIn, c.recurrent, c.mode = 30, 5, true, ResetSubtract
+	p := c.draw()
+	rng := rand.New(rand.NewPCG(7, 8))
+	features := make([]float64, c.batch*(c.nIn-1))
+	for i := range features {
+		features[i] = rng.Float64()
+	}
+	run := func(sparse int) (loss float64, outs [][]float64, overflow float64) {
+		net := lowerNet(c, dt, tLate)
+		for i := range net.Nodes {
+			if net.Nodes[i].Kind == topology.KindLinear {
+				net.Nodes[i].Sparse = sparse
+			}
+		}
+		require.NoError(t, net.Validate(""))
+		ctx := context.New()
+		var vars []*context.Variable
+		for _, w := range []struct {
+			scope string
+			m     [][]float64
+		}{{"in", p.w1}, {"mid", p.w2}, {"out", p.w3}, {"rec", p.rec}} {
+			m := w.m
+			if w.scope == "in" { // one spike per input: stronger weights
+				m = make([][]float64, len(w.m))
+				for i, row := range w.m {
+					for _, v := range row {
+						m[i] = append(m[i], 6*v)
+					}
+				}
+			}
+			vars = append(vars, ctx.In(w.scope).VariableWithValue("weights", tensors.FromFlatDataAndDimensions(flatten2(m), len(m), len(m[0]))))
+		}
+		exec, err := context.NewExec(backend, ctx.Reuse(), func(ctx *context.Context, x, labels *Node) []*Node {
+			low := topology.Lower(ctx, &net, x)
+			s1, s2 := low.Populations[0].Spikes, low.Populations[1].Spikes
+			loss := testLoss(low.Readout, s1, s2, labels)
+			ws := make([]*Node, len(vars))
+			for i, v := range vars {
+				ws[i] = v.ValueGraph(x.Graph())
+			}
+			return append([]*Node{loss, low.Overflow, s1, s2, low.Readout}, Gradient(loss, ws...)...)
+		})
+		require.NoError(t, err)
+		res, err := exec.Exec(tensors.FromFlatDataAndDimensions(features, c.batch, c.nIn-1), p.labels)
+		require.NoError(t, err)
+		for _, r := range res[2:] {
+			outs = append(outs, tensors.MustCopyFlatData[float64](r))
+		}
+		return tensors.MustCopyFlatData[float64](res[0])[0], outs, tensors.MustCopyFlatData[float64](res[1])[0]
+	}
+	wantLoss, want, noOverflow := run(0)
+	require.Zero(t, noOverflow)
+	spikes := 0.0
+	for _, s := range want[0] {
+		spikes += s
+	}
+	require.Greater(t, spikes, 10.0, "the case must make neurons spike")
+	gotLoss, got, overflow := run(max(c.nIn, c.n1, c.n2))
+	require.Zero(t, overflow, "a capacity of every source drops nothing")
+	require.InDelta(t, wantLoss, gotLoss, 1e-9)
+	names := []string{"first layer's spikes", "second layer's spikes", "read-out", "gradient of in", "gradient of mid", "gradient of out", "gradient of rec"}
+	for i := range want {
+		require.InDeltaSlice(t, want[i], got[i], 1e-9, names[i])
+	}
+	_, _, overflow = run(1)
+	require.Greater(t, overflow, 0.0, "spikes beyond one active source per step must be counted")
 }

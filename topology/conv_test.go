@@ -94,15 +94,20 @@ func TestConvNetworkErrors(t *testing.T) {
 	}
 }
 
-// TestConvNeedsDiscrete refuses conv2d and frame inputs in event networks.
+// TestConvNeedsDiscrete refuses conv2d, frame inputs and sparse
+// propagation in event networks.
 func TestConvNeedsDiscrete(t *testing.T) {
 	net, err := yinYang().Done()
 	require.NoError(t, err)
 	net.Nodes[0].Shape = []int{1, 2, 2}
+	to := net.Node("to_hidden")
+	require.NotNil(t, to)
+	to.Sparse = 8
 	net.Nodes = append(net.Nodes, Node{Name: "c", Kind: KindConv2D, Channels: 1, Kernel: 1, Init: &Init{Std: 1}})
 	err = net.Validate("")
 	require.ErrorContains(t, err, "nodes[6] (c).kind: conv2d projections belong to discrete networks")
 	require.ErrorContains(t, err, "nodes[0] (input).shape: frame inputs belong to discrete networks")
+	require.ErrorContains(t, err, "(to_hidden).sparse: sparse propagation belongs to discrete networks")
 }
 
 func unjoinTest(err error) []error {

@@ -119,6 +119,9 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 			if node.Kind == KindInput && node.Shape != nil {
 				at(p+".shape", "frame inputs belong to discrete networks (discrete_lif, discrete_li populations)")
 			}
+			if node.Sparse != 0 {
+				at(p+".sparse", "sparse propagation belongs to discrete networks (discrete_lif, discrete_li populations)")
+			}
 		}
 		return
 	}
@@ -138,6 +141,12 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 			if node.Kind == KindLinear && node.Delay != nil {
 				at(p+".delay", "the discrete family does not simulate delays (event populations only)")
 			}
+			if node.Sparse < 0 {
+				at(p+".sparse", "must be >= 0 (active spikes kept per sample and step; 0: dense), got %d", node.Sparse)
+			}
+			if node.Sparse != 0 && node.Kind != KindLinear {
+				at(p+".sparse", "only linear projections propagate sparsely, not %s", node.Kind)
+			}
 			if IsPopulation(node.Kind) {
 				continue
 			}
@@ -148,6 +157,9 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 		}
 		if node.Size < 1 {
 			at(p+".size", "must be >= 1, got %d", node.Size)
+		}
+		if node.Sparse != 0 {
+			at(p+".sparse", "only linear projections propagate sparsely, not %s", node.Kind)
 		}
 		for _, f := range []struct {
 			name string
