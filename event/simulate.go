@@ -330,9 +330,10 @@ func simulateRecurrent(in snn.Spikes, wIn, wRec *Node, cfg LIFConfig) (out snn.S
 // chain too, hence the prefix count over the steps.
 func collectSlots(times, spikers, spiked []*Node, capacity int) snn.Spikes {
 	g := times[0].Graph()
-	fired := ConvertDType(Stack(spiked, 1), dtypes.Int32) // [batch, steps]
-	before := Sub(snngraph.PrefixSum(fired, 1), fired)    // spikes in earlier steps
-	slot := Where(LogicalAnd(Equal(fired, OnesLike(fired)), LessThan(before, Const(g, int32(capacity)))), before, Const(g, int32(capacity)))
+	spikedAll := Stack(spiked, 1) // [batch, steps]
+	fired := ConvertDType(spikedAll, dtypes.Int32)
+	before := Sub(snngraph.PrefixSum(fired, 1), fired) // spikes in earlier steps
+	slot := Where(LogicalAnd(spikedAll, LessThan(before, Const(g, int32(capacity)))), before, Const(g, int32(capacity)))
 	hit := Equal(InsertAxes(slot, -1), Iota(g, shapes.Make(dtypes.Int32, 1, 1, capacity), 2))
 	t := BroadcastToShape(InsertAxes(Stack(times, 1), -1), hit.Shape())
 	n := BroadcastToShape(InsertAxes(Stack(spikers, 1), -1), hit.Shape())

@@ -134,18 +134,18 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 	}
 	for i, node := range n.Nodes {
 		p := fmt.Sprintf("nodes[%d] (%s)", i, node.Name)
+		switch {
+		case node.Sparse < 0:
+			at(p+".sparse", "must be >= 0 (active spikes kept per sample and step; 0: dense), got %d", node.Sparse)
+		case node.Sparse != 0 && node.Kind != KindLinear:
+			at(p+".sparse", "only linear projections propagate sparsely, not %s", node.Kind)
+		}
 		if !IsDiscrete(node.Kind) {
 			if node.Euler != nil {
 				at(p+".euler", "not used by a %s node", node.Kind)
 			}
 			if node.Kind == KindLinear && node.Delay != nil {
 				at(p+".delay", "the discrete family does not simulate delays (event populations only)")
-			}
-			if node.Sparse < 0 {
-				at(p+".sparse", "must be >= 0 (active spikes kept per sample and step; 0: dense), got %d", node.Sparse)
-			}
-			if node.Sparse != 0 && node.Kind != KindLinear {
-				at(p+".sparse", "only linear projections propagate sparsely, not %s", node.Kind)
 			}
 			if IsPopulation(node.Kind) {
 				continue
@@ -157,9 +157,6 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 		}
 		if node.Size < 1 {
 			at(p+".size", "must be >= 1, got %d", node.Size)
-		}
-		if node.Sparse != 0 {
-			at(p+".sparse", "only linear projections propagate sparsely, not %s", node.Kind)
 		}
 		for _, f := range []struct {
 			name string
