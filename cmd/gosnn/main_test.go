@@ -53,6 +53,7 @@ func TestTrainBadInput(t *testing.T) {
 		{"missing config file", []string{"train", filepath.Join(tmp, "nope.yaml"), "--out", out}, "nope.yaml: no such file", true},
 		{"batch larger than the training set", []string{"train", "yinyang", "--batch-size", "6000", "--out", out}, "batch_size 6000 is larger than the training set (5000 samples)", true},
 		{"method with a config file", []string{"train", file + ".yaml", "--method", "ttfs", "--out", out}, "--method chooses a shipped config", true},
+		{"cpuprofile on xla", []string{"train", "yinyang", "--backend", "xla:cpu", "--cpuprofile", filepath.Join(tmp, "cpu.prof"), "--out", out}, "--cpuprofile profiles the pure-Go backend only", true},
 		{"reset above threshold", []string{"train", "yinyang", "--method", "eventprop", "--reset", "2", "--out", out}, "threshold (1) must be above reset (2)", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

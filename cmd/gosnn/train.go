@@ -201,7 +201,7 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "results", "folder that receives the results folder of this run")
 	quiet := fs.Bool("quiet", false, "print only the final result")
 	keep := fs.String("keep", train.KeepFinal, "weights to report and keep: final (fastAndDeep's choice) or best-val (the epoch of the best validation accuracy)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof FILE)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof FILE); pure-Go backend only")
 	help := func() string {
 		var b strings.Builder
 		b.WriteString("usage: gosnn train CONFIG [flags]\n" +
@@ -234,6 +234,14 @@ func trainCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return usagef("train: --keep must be %s or %s, got %q", train.KeepFinal, train.KeepBestVal, *keep)
 	}
 	if *cpuProfile != "" {
+		// Go's profiling signal (SIGPROF) also lands on the PJRT plugin's
+		// own threads, which it crashes: every xla:cpu run tried (discrete,
+		// TTFS, analytical configs) died of a segmentation fault or a
+		// corrupted heap within its first epochs, and the profile would
+		// not see inside the plugin anyway.
+		if choice, err := graph.ResolveBackend(cfg.Backend); err == nil && choice.Name() != graph.DefaultBackend {
+			return usagef("train: --cpuprofile profiles the pure-Go backend only: Go's profiling signal crashes the %s backend's native threads; profile it with `perf record -g gosnn train ...` instead", choice.Name())
+		}
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			return fmt.Errorf("train: --cpuprofile: %w", err)
