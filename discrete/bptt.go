@@ -277,12 +277,22 @@ func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*l
 
 // bpttBarrierEvery is how often (in steps) the states of lowerBPTT's loop,
 // and the cotangents of its backward pass, pass a fusion barrier on XLA
-// (see barrierEvery); $GOSNN_BPTT_BARRIER overrides it (0: never).
+// (see barrierEvery); $GOSNN_BPTT_BARRIER overrides it (0: never). Every
+// second step: XLA then fuses two steps' element-wise work into one
+// kernel, and a barrier's product and its kernels cost more than
+// recomputing one step. A training step of jaxsnn_yinyang_discrete on
+// xla:cpu, the variants built in one process and timed interleaved (150
+// calls each, 2-core machine, 2026-12-03), median (minimum): every step
+// 14.1-14.9 ms (11.5-12.1), every 2 11.3-11.7 (8.6-8.8), every 3 12.5
+// (10.0); compile +0.3 s. The barriers' two states as separate products
+// ([batch, n] each, no stacking) were slower (13.3 ms), and so was
+// splitting the batch into two independent chains of steps, which XLA's
+// CPU runtime may run side by side (11.8-12.8 ms).
 var bpttBarrierEvery = func() int {
 	if v, err := strconv.Atoi(os.Getenv("GOSNN_BPTT_BARRIER")); err == nil {
 		return v
 	}
-	return 1
+	return 2
 }()
 
 // pairBarrier passes a and b [batch, n] through one fusion barrier
