@@ -100,7 +100,6 @@ type bpttPop struct {
 	xe         *Node       // external inputs of all steps [steps·batch, rows], time-major
 	extCur     *Node       // their currents [steps·batch, size]
 	closed     bool        // a leaky integrator (never recurrent: topology.Validate): all steps at once (liOverTime)
-	in         []*Node     // per step: the inner inputs side by side [batch, rows]
 	v1, s      []*Node     // LIF, per step: the membrane before the reset, the spikes
 	outs       []*Node     // per step: the output [batch, size]
 	tm         *Node       // the outputs of all steps [steps·batch, size], time-major
@@ -118,6 +117,7 @@ type bpttLoop struct {
 	g             *Graph
 	dtype         dtypes.DType
 	layers        [][]*bpttPop
+	pops          map[string]*bpttPop
 	weights       []bpttWeights
 	size          func(string) int
 	batch, steps  int
@@ -134,6 +134,7 @@ func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*l
 	for _, p := range order {
 		byName[p.node.Name] = &bpttPop{lowerPop: p}
 	}
+	lp.pops = byName
 	layerOf, position := map[string]int{}, map[string]int{}
 	for l, layer := range layers {
 		var pops []*bpttPop
@@ -227,9 +228,7 @@ func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*l
 					x = Slice(bp.extCur, AxisRange(t*batch, (t+1)*batch))
 				}
 				if len(bp.inner) > 0 {
-					in := lp.inputs(bp.inner, outs, t)
-					bp.in = append(bp.in, in)
-					x = Add(x, Dot(in, bp.wIn))
+					x = Add(x, Dot(lp.inputs(bp.inner, outs, t), bp.wIn))
 				}
 				st := bp.state.(LIFState)
 				v1, i := lifIntegrate(st, x, bp.lif)
@@ -389,7 +388,7 @@ func (lp *bpttLoop) backward(cot *Node) []*Node {
 			var dExt, dIn *Node
 			if bp.wExt != nil {
 				dExt = Dot(Transpose(bp.xe, 0, 1), c)
-				ce := Dot(c, Transpose(bp.wExt, 0, 1))
+				ce := dotTransposed(c, bp.wExt)
 				col := 0
 				for _, e := range bp.ext {
 					if !e.data {
@@ -399,7 +398,7 @@ func (lp *bpttLoop) backward(cot *Node) []*Node {
 				}
 			}
 			if bp.wIn != nil {
-				dIn = Dot(Transpose(Concatenate(bp.in, 0), 0, 1), c)
+				dIn = lp.innerGrad(bp.inner, c)
 			}
 			stackedGrad[bp] = stackRows(bp, dExt, dIn)
 		}
@@ -462,6 +461,58 @@ func (lp *bpttLoop) backwardSteps(pops []*bpttPop, cotAll map[string]*Node, cx m
 	for _, bp := range pops {
 		cx[bp] = Concatenate(perStep[bp], 0)
 	}
+}
+
+// narrowContraction is the largest contracted size for which
+// dotTransposed sums outer products instead of multiplying matrices.
+const narrowContraction = 8
+
+// dotTransposed is c·wᵀ for c [rows, k] and w [n, k]. Over a narrow k (a
+// read-out of a few neurons sending its cotangents back to its sources)
+// it is the sum of k outer products, element-wise work that XLA fuses
+// into the consumers: as a product, XLA's CPU backend ran it as a scalar
+// loop over k, 15 % of the compiled kernels' time in a training step of
+// jaxsnn_yinyang_discrete ([3840, 3]·[3, 120]; perf, kernels named with
+// gdb).
+func dotTransposed(c, w *Node) *Node {
+	k := c.Shape().Dim(1)
+	if k > narrowContraction {
+		return Dot(c, Transpose(w, 0, 1))
+	}
+	var sum *Node
+	for j := range k {
+		term := Mul(Slice(c, AxisRange(), AxisRange(j, j+1)), Transpose(Slice(w, AxisRange(), AxisRange(j, j+1)), 0, 1))
+		if sum == nil {
+			sum = term
+		} else {
+			sum = Add(sum, term)
+		}
+	}
+	return sum
+}
+
+// innerGrad is the gradient of the inner entries' rows of the stacked
+// weights, for the cotangents c [steps·batch, size] of the currents: per
+// entry Xᵀ·C, X its source's outputs over time, of the previous step for
+// a previous-step source (whose first step has no input, so both sides
+// lose one step). Read in place from the sources' outputs over time, where
+// the inputs of every step side by side were a copy as large as the
+// population's whole trace.
+func (lp *bpttLoop) innerGrad(entries []bpttEntry, c *Node) *Node {
+	rows := lp.batch * (lp.steps - 1)
+	parts := make([]*Node, len(entries))
+	for k, e := range entries {
+		x, ce := lp.pops[e.source].tm, c
+		if e.prev && lp.steps == 1 {
+			parts[k] = Zeros(lp.g, shapes.Make(lp.dtype, e.end-e.start, c.Shape().Dim(1)))
+			continue
+		}
+		if e.prev {
+			x, ce = Slice(x, AxisRange(0, rows)), Slice(c, AxisRange(lp.batch, lp.batch+rows))
+		}
+		parts[k] = Dot(Transpose(x, 0, 1), ce)
+	}
+	return concatOrOne(parts, 0)
 }
 
 // stackRows puts the gradients of the external and inner entries' rows

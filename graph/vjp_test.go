@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/stretchr/testify/require"
@@ -11,10 +12,24 @@ import (
 
 // TestCustomVJP gives y = a·b (a [2, 3] times b [3], broadcast) a
 // hand-written VJP and requires the value and the gradients of autodiff,
-// through a second differentiable op and with an infinite input.
+// through a second differentiable op and with an infinite input, on the
+// pure-Go backend (the carrier picked out by Where) and, with the CPU
+// plugin, on XLA (by Slice).
 func TestCustomVJP(t *testing.T) {
-	backend, _, err := NewBackend("")
-	require.NoError(t, err)
+	names := []string{DefaultBackend}
+	if HasCPUPlugin() {
+		names = append(names, "xla:cpu")
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			backend, _, err := NewBackend(name)
+			require.NoError(t, err)
+			testCustomVJP(t, backend)
+		})
+	}
+}
+
+func testCustomVJP(t *testing.T, backend backends.Backend) {
 	a := []float64{1, 2, 3, 4, math.Inf(1), 6}
 	b := []float64{0.5, -1, 2}
 	build := func(custom bool) func(a, b *Node) []*Node {
