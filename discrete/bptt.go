@@ -114,22 +114,21 @@ type bpttWeights struct {
 
 // bpttLoop holds what the backward pass needs of the forward one.
 type bpttLoop struct {
-	g             *Graph
-	dtype         dtypes.DType
-	layers        [][]*bpttPop
-	pops          map[string]*bpttPop
-	weights       []bpttWeights
-	size          func(string) int
-	batch, steps  int
-	offsets       map[string]int
-	cotangentSize int
+	g            *Graph
+	dtype        dtypes.DType
+	layers       [][]*bpttPop
+	pops         map[string]*bpttPop
+	weights      []bpttWeights
+	size         func(string) int
+	batch, steps int
+	index        map[string]int // a population's place among the values
 }
 
 // lowerBPTT runs Lower's time loop (same values) with the backward pass
 // above, for the data sources' spikes over time series [batch, steps, n],
 // and returns every population's output over time [batch, steps, size].
 func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*lowerPop, incoming map[string][]lowerProj, series map[string]*Node, size func(string) int, batch, steps int) map[string]*Node {
-	lp := &bpttLoop{g: g, dtype: dtype, size: size, batch: batch, steps: steps, offsets: map[string]int{}}
+	lp := &bpttLoop{g: g, dtype: dtype, size: size, batch: batch, steps: steps, index: map[string]int{}}
 	byName := map[string]*bpttPop{}
 	for _, p := range order {
 		byName[p.node.Name] = &bpttPop{lowerPop: p}
@@ -253,23 +252,18 @@ func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*l
 		}
 	}
 
-	// The value: every population's outputs, time-major, flattened side by
-	// side in Lower's order.
-	flat := make([]*Node, len(order))
+	// The values: every population's outputs, time-major, in Lower's order.
+	values := make([]*Node, len(order))
 	for k, p := range order {
-		lp.offsets[p.node.Name] = lp.cotangentSize
-		lp.cotangentSize += batch * steps * p.node.Size
-		flat[k] = Reshape(byName[p.node.Name].tm, -1)
+		lp.index[p.node.Name] = k
+		values[k] = byName[p.node.Name].tm
 	}
-	value := Concatenate(flat, 0)
 	if len(weights) > 0 {
-		value = snngraph.CustomVJP(value, weights, lp.backward)
+		values = snngraph.CustomVJPs(values, weights, lp.backward)
 	}
 	traces := map[string]*Node{}
-	for _, p := range order {
-		o, n := lp.offsets[p.node.Name], p.node.Size
-		tm := Reshape(snngraph.TakeFlat(value, o, o+batch*steps*n), steps, batch, n)
-		traces[p.node.Name] = TransposeAllAxes(tm, 1, 0, 2)
+	for k, p := range order {
+		traces[p.node.Name] = TransposeAllAxes(Reshape(values[k], steps, batch, p.node.Size), 1, 0, 2)
 	}
 	return traces
 }
@@ -352,17 +346,16 @@ func (lp *bpttLoop) inputs(entries []bpttEntry, outs map[string][]*Node, t int) 
 	return concatOrOne(parts, 1)
 }
 
-// backward is the custom gradient: the cotangent of the flattened outputs
-// in, the cotangents of the projections' weights out.
-func (lp *bpttLoop) backward(cot *Node) []*Node {
-	batch, steps := lp.batch, lp.steps
+// backward is the custom gradient: the cotangents of the populations'
+// outputs over time in, the cotangents of the projections' weights out.
+func (lp *bpttLoop) backward(cots []*Node) []*Node {
+	steps := lp.steps
 	// cotAll: each population's output cotangent [steps·batch, size], from
 	// the outputs and, once their layers are done, from later layers.
 	cotAll := map[string]*Node{}
 	for _, pops := range lp.layers {
 		for _, bp := range pops {
-			o, n := lp.offsets[bp.node.Name], bp.node.Size
-			cotAll[bp.node.Name] = Reshape(Slice(cot, AxisRange(o, o+batch*steps*n)), steps*batch, n)
+			cotAll[bp.node.Name] = cots[lp.index[bp.node.Name]]
 		}
 	}
 	stackedGrad := map[*bpttPop]*Node{}
