@@ -126,8 +126,9 @@ type bpttLoop struct {
 
 // lowerBPTT runs Lower's time loop (same values) with the backward pass
 // above, for the data sources' spikes over time series [batch, steps, n],
-// and returns every population's output over time [batch, steps, size].
-func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*lowerPop, incoming map[string][]lowerProj, series map[string]*Node, size func(string) int, batch, steps int) map[string]*Node {
+// and returns every population's output over time [batch, steps, size],
+// and the same time-major, [steps, batch, size].
+func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*lowerPop, incoming map[string][]lowerProj, series map[string]*Node, size func(string) int, batch, steps int) (traces, timeMajors map[string]*Node) {
 	lp := &bpttLoop{g: g, dtype: dtype, size: size, batch: batch, steps: steps, index: map[string]int{}}
 	byName := map[string]*bpttPop{}
 	for _, p := range order {
@@ -261,11 +262,12 @@ func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*l
 	if len(weights) > 0 {
 		values = snngraph.CustomVJPs(values, weights, lp.backward)
 	}
-	traces := map[string]*Node{}
+	traces, timeMajors = map[string]*Node{}, map[string]*Node{}
 	for k, p := range order {
-		traces[p.node.Name] = TransposeAllAxes(Reshape(values[k], steps, batch, p.node.Size), 1, 0, 2)
+		timeMajors[p.node.Name] = Reshape(values[k], steps, batch, p.node.Size)
+		traces[p.node.Name] = TransposeAllAxes(timeMajors[p.node.Name], 1, 0, 2)
 	}
-	return traces
+	return traces, timeMajors
 }
 
 // bpttBarrierEvery is how often (in steps) the states of lowerBPTT's loop,
