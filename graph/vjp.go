@@ -41,7 +41,8 @@ func CustomVJP(value *Node, inputs []*Node, vjp func(cotangent *Node) []*Node) *
 		size += x.Shape().Size()
 	}
 	if OnXLA(g) {
-		return customVJPBySlice(value, inputs, flat, size, vjp)
+		// A carrier of the value's own: see CustomVJPs.
+		return CustomVJPs([]*Node{value}, inputs, func(cots []*Node) []*Node { return vjp(cots[0]) })[0]
 	}
 	rows := (size + n - 1) / n
 	if pad := rows*n - size; pad > 0 {
@@ -62,29 +63,6 @@ func CustomVJP(value *Node, inputs []*Node, vjp func(cotangent *Node) []*Node) *
 		return Reshape(Concatenate(out, 0), rows+1, n)
 	})
 	carrier := Reshape(ReduceSum(Where(mask, packed, ZerosLike(packed)), 0), value.Shape().Dimensions...)
-	return Add(StopGradient(value), Sub(carrier, StopGradient(carrier)))
-}
-
-// customVJPBySlice is CustomVJP's carrier trick for backends that
-// differentiate Slice (XLA): the inputs flattened, then the carrier, in one
-// vector, the carrier read back by Slice. XLA folds the forward's carrier
-// away (a slice of zeros), where the rows picked out by Where and
-// ReduceSum were passes over [2, value's size] in the forward and in the
-// backward pass: with the discrete Yin-Yang network's traces (472320
-// values per batch) those kernels took about a third of the CPU time of a
-// training step on xla:cpu (`perf record` on `gosnn bench --compile`, the
-// JIT kernels named with gdb's `x/i`).
-func customVJPBySlice(value *Node, inputs, flat []*Node, size int, vjp func(cotangent *Node) []*Node) *Node {
-	g, dtype := value.Graph(), value.DType()
-	n := value.Shape().Size()
-	flat = append(flat, Zeros(g, shapes.Make(dtype, n)))
-	packed := IdentityWithCustomGradient(Concatenate(flat, 0), func(_, v *Node) *Node {
-		grads := vjp(Reshape(Slice(v, AxisRange(size, size+n)), value.Shape().Dimensions...))
-		out := flatGrads(grads, inputs)
-		out = append(out, Zeros(g, shapes.Make(dtype, n)))
-		return Concatenate(out, 0)
-	})
-	carrier := Reshape(Slice(packed, AxisRange(size, size+n)), value.Shape().Dimensions...)
 	return Add(StopGradient(value), Sub(carrier, StopGradient(carrier)))
 }
 
@@ -114,11 +92,14 @@ func flatGrads(grads, inputs []*Node) []*Node {
 // that records its cotangent, and the inputs' identity, an ancestor of
 // every carrier, calls vjp once all are recorded (reverse mode reaches a
 // node only after all its consumers). So neither the values nor their
-// cotangents are ever copied into one vector: for the discrete Yin-Yang
-// network's traces (472320 values per batch) that vector and its padded
-// cotangent were about a third of the compiled kernels' time of a
-// training step. Elsewhere the values are concatenated and go through
-// CustomVJP.
+// cotangents are ever copied into one vector, and XLA folds the zero
+// carriers away. With the discrete Yin-Yang network's traces (472320 values
+// per batch), CustomVJP's carrier row picked out by Where and ReduceSum
+// (passes over [2, 472320] forward and backward), then the flat vector of
+// the values and its padded cotangent, were about a third of the compiled
+// kernels' time of a training step on xla:cpu (`perf record` on `gosnn
+// bench --compile`, the JIT kernels named with gdb's `x/i`). Elsewhere the
+// values are concatenated and go through CustomVJP.
 func CustomVJPs(values, inputs []*Node, vjp func(cotangents []*Node) []*Node) []*Node {
 	if len(values) == 0 {
 		panic(fmt.Errorf("CustomVJPs: no values"))
