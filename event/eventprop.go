@@ -82,9 +82,15 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	}
 
 	// The previous spike of the same neuron: its slot (or -1) and time.
+	// With one slot per neuron there is none, and the reset terms drop out
+	// of F (they would be masked to zero at the cost of a second set of
+	// [B, S, K] pair terms).
+	resets := perNeuron != 1
 	slots := Iota(g, shapes.Make(dtypes.Int32, capacity), 0)
 	var lastIdx, hasLast, tLast *Node
-	if perNeuron > 0 {
+	switch {
+	case !resets:
+	case perNeuron > 0:
 		// Slot k-1, unless k opens its neuron's block; a block fills in order.
 		hasLast = LogicalAnd(valid, InsertAxes(NotEqual(ModScalar(slots, float64(perNeuron)), Const(g, int32(0))), 0))
 		shifted := ZerosLike(tk) // one slot: no previous spike
@@ -92,7 +98,7 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 			shifted = Concatenate([]*Node{ZerosLike(Slice(tk, AxisRange(), AxisRange(0, 1))), Slice(tk, AxisRange(), AxisRange(0, capacity-1))}, 1)
 		}
 		tLast = StopGradient(Where(hasLast, shifted, ZerosLike(tk)))
-	} else {
+	default:
 		earlier := LessThan(InsertAxes(slots, 1), InsertAxes(slots, 0)) // [K', K]: k' < k
 		pairValid := LogicalAnd(InsertAxes(valid, 1), InsertAxes(valid, 2))
 		same := LogicalAnd(Equal(InsertAxes(nOut, 1), InsertAxes(nOut, 2)), pairValid)              // [B, K', K]
@@ -103,32 +109,45 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 		lastOH := Equal(InsertAxes(slots, 0, 0), InsertAxes(lastIdx, 2)) // [B, K, K']
 		tLast = StopGradient(ReduceSum(Where(lastOH, BroadcastToDims(InsertAxes(tk, 1), batch, capacity, capacity), ZerosLike(ConvertDType(lastOH, dtype))), 2))
 	}
-	sk := StopGradient(Where(hasLast, AddScalar(tLast, p.Refractory), ZerosLike(tk)))
-	decay := Where(hasLast, Exp(DivScalar(Sub(tk, sk), -p.TauMem)), ZerosLike(tk)) // exp(-(t_k - s_k)/tau_mem)
+	var sk, decay *Node // end of the last clamp, exp(-(t_k - s_k)/tau_mem)
+	if resets {
+		sk = StopGradient(Where(hasLast, AddScalar(tLast, p.Refractory), ZerosLike(tk)))
+		decay = Where(hasLast, Exp(DivScalar(Sub(tk, sk), -p.TauMem)), ZerosLike(tk))
+	}
 
 	// Pair terms: kernel values and slopes at t_k and s_k for a source at
 	// time src [B, S] (S inputs or K' layer spikes) onto spike k, masked by
 	// strict causality. Returns the differentiable kernel difference
 	// K(t_k - src) - decay_k K(s_k - src) and the stopped slopes.
 	type pairTerms struct{ kernel, slopeT, valueS, slopeS *Node }
+	// The kernel and its slope share their exponentials (decays).
+	kernelAndSlope := func(d, causal, zero *Node) (kernel, slope *Node) {
+		d = Where(causal, d, zero)
+		mem, syn := decays(d, p)
+		kernel = Where(causal, pspOf(d, mem, syn, p), zero)
+		slope = Where(causal, pspSlopeOf(StopGradient(d), StopGradient(mem), StopGradient(syn), p), zero)
+		return kernel, slope
+	}
 	pairs := func(src, srcValid *Node) pairTerms {
 		num := src.Shape().Dim(1)
 		srcC := Where(srcValid, src, ZerosLike(src))
 		dT := Sub(InsertAxes(tk, 1), InsertAxes(srcC, 2)) // [B, S, K]
-		dS := Sub(InsertAxes(sk, 1), InsertAxes(srcC, 2))
 		both := LogicalAnd(InsertAxes(srcValid, 2), InsertAxes(valid, 1))
 		causalT := LogicalAnd(both, GreaterThan(StopGradient(dT), c(0)))
-		causalS := LogicalAnd(LogicalAnd(both, InsertAxes(hasLast, 1)), GreaterThan(StopGradient(dS), c(0)))
 		zero := ZerosLike(dT)
-		kT := Where(causalT, PSP(Where(causalT, dT, zero), p), zero)
-		kS := Where(causalS, PSP(Where(causalS, dS, zero), p), zero)
-		sgT, sgS := StopGradient(Where(causalT, dT, zero)), StopGradient(Where(causalS, dS, zero))
+		kT, slopeT := kernelAndSlope(dT, causalT, zero)
+		if !resets {
+			return pairTerms{kernel: kT, slopeT: slopeT, valueS: zero, slopeS: zero}
+		}
+		dS := Sub(InsertAxes(sk, 1), InsertAxes(srcC, 2))
+		causalS := LogicalAnd(LogicalAnd(both, InsertAxes(hasLast, 1)), GreaterThan(StopGradient(dS), c(0)))
+		kS, slopeS := kernelAndSlope(dS, causalS, zero)
 		decayB := BroadcastToDims(InsertAxes(decay, 1), batch, num, capacity)
 		return pairTerms{
 			kernel: Sub(kT, Mul(decayB, kS)),
-			slopeT: Where(causalT, PSPDerivative(sgT, p), zero),
+			slopeT: slopeT,
 			valueS: StopGradient(kS),
-			slopeS: Where(causalS, PSPDerivative(sgS, p), zero),
+			slopeS: slopeS,
 		}
 	}
 	// weightsAt gathers w[src neuron, n_k] as [B, S, K].
@@ -150,8 +169,11 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	swi := StopGradient(wi)
 	f := ReduceSum(Mul(wi, pi.kernel), 1) // F up to constants, [B, K]
 	vDotT := ReduceSum(Mul(swi, pi.slopeT), 1)
-	vS := AddScalar(ReduceSum(Mul(swi, pi.valueS), 1), p.Leak)
-	vDotS := ReduceSum(Mul(swi, pi.slopeS), 1)
+	var vS, vDotS *Node
+	if resets {
+		vS = AddScalar(ReduceSum(Mul(swi, pi.valueS), 1), p.Leak)
+		vDotS = ReduceSum(Mul(swi, pi.slopeS), 1)
+	}
 	var swr *Node    // w_rec[n_k', n_k], [B, K', K]
 	var pr pairTerms // the layer's own earlier spikes as sources
 	if wRec != nil {
@@ -163,9 +185,12 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 		vS = Add(vS, ReduceSum(Mul(swr, pr.valueS), 1))
 		vDotS = Add(vDotS, ReduceSum(Mul(swr, pr.slopeS), 1))
 	}
-	gap := Sub(c(p.Reset), vS) // v_reset - Vf(s_k)
-	diag := Sub(vDotT, Where(hasLast, DivScalar(Mul(gap, decay), p.TauMem), ZerosLike(gap)))
-	lastCoef := Where(hasLast, Mul(decay, Sub(DivScalar(gap, p.TauMem), vDotS)), ZerosLike(gap)) // ∂F_k/∂t_last
+	diag, lastCoef := vDotT, ZerosLike(vDotT) // lastCoef: ∂F_k/∂t_last
+	if resets {
+		gap := Sub(c(p.Reset), vS) // v_reset - Vf(s_k)
+		diag = Sub(vDotT, Where(hasLast, DivScalar(Mul(gap, decay), p.TauMem), ZerosLike(gap)))
+		lastCoef = Where(hasLast, Mul(decay, Sub(DivScalar(gap, p.TauMem), vDotS)), ZerosLike(gap))
+	}
 	usable := StopGradient(LogicalAnd(valid, GreaterThan(diag, c(0))))
 	safeDiag := StopGradient(Where(usable, diag, OnesLike(diag)))
 	u := Sub(f, StopGradient(f)) // zero in value, ∂F/∂θ in gradient

@@ -111,21 +111,31 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	var spikes []*Node
 	overflowBN := ZerosLike(ConvertDType(lastEnd, dtypes.Int32))
 	for round := range perNeuron + 1 {
-		hasLast := GreaterThan(lastEnd, c(-farTime/2))
-		// Membrane offset left by the last reset: (v_reset - Vin(s)) at s.
-		vAtS := stateAt(Where(hasLast, lastEnd, ZerosLike(lastEnd)))
-		offset := Where(hasLast, Sub(c(p.Reset), leak(vAtS)), ZerosLike(vAtS))
-		s3 := BroadcastToDims(InsertAxes(lastEnd, 2), batch, numOut, numIn)
-		t0 := Max(intervalStart, s3)
-		t0 = Where(usable, t0, intervalStart)
-		vIn, iIn := inputState(t0, Where(usable, intervalStart, t0), stateVN, stateIN)
-		// Without a last reset s3 is -far: the decay underflows to 0 and
-		// multiplies a zero offset (no [B, N, I] mask per round).
-		decay := Exp(DivScalar(Sub(t0, s3), -p.TauMem))
-		v0 := leak(Add(vIn, Mul(InsertAxes(offset, 2), decay)))
+		// Each interval starts from the exact state at t0, its start or the
+		// end of the last clamp.
+		t0, v0, iIn := intervalStart, leak(stateVN), stateIN
+		var valid *Node
+		if round == 0 {
+			// No neuron has fired yet: every interval starts at its input
+			// with the input-driven state (evolving it by 0 and adding a zero
+			// reset offset would give the same values).
+			valid = usable
+		} else {
+			hasLast := GreaterThan(lastEnd, c(-farTime/2))
+			// Membrane offset left by the last reset: (v_reset - Vin(s)) at s.
+			vAtS := stateAt(Where(hasLast, lastEnd, ZerosLike(lastEnd)))
+			offset := Where(hasLast, Sub(c(p.Reset), leak(vAtS)), ZerosLike(vAtS))
+			s3 := BroadcastToDims(InsertAxes(lastEnd, 2), batch, numOut, numIn)
+			t0 = Where(usable, Max(intervalStart, s3), intervalStart)
+			vIn, iAt := inputState(t0, Where(usable, intervalStart, t0), stateVN, stateIN)
+			// Without a last reset s3 is -far: the decay underflows to 0 and
+			// multiplies a zero offset (no [B, N, I] mask per round).
+			decay := Exp(DivScalar(Sub(t0, s3), -p.TauMem))
+			v0, iIn = leak(Add(vIn, Mul(InsertAxes(offset, 2), decay))), iAt
+			valid = LogicalAnd(usable, GreaterThan(intervalEnd, s3))
+		}
 		candidate := Add(t0, NextCrossing(v0, iIn, p))
-		valid := LogicalAnd(usable, LessThan(candidate, intervalEnd))
-		valid = LogicalAnd(valid, GreaterThan(intervalEnd, s3))
+		valid = LogicalAnd(valid, LessThan(candidate, intervalEnd))
 		valid = LogicalAnd(valid, LessOrEqual(candidate, c(horizon)))
 		// A neuron that did not fire in the last round fires no more.
 		spike := Where(alive, ReduceMin(Where(valid, candidate, inf), 2), BroadcastToDims(inf, batch, numOut)) // [B, N]

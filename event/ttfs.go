@@ -402,6 +402,19 @@ func pspOf(s, mem, syn *Node, p snn.LIF) *Node {
 	return MulScalar(Sub(mem, syn), k)
 }
 
+// pspSlopeOf is dPSP/ds (PSPDerivative) from the decays of s (decays), for
+// callers that also need PSP(s) and so share the exponentials.
+// (PSPDerivative keeps its own graph: the TTFS layers' round-off on XLA
+// follows the order of the nodes.)
+func pspSlopeOf(s, mem, syn *Node, p snn.LIF) *Node {
+	cInv := 1 / p.Capacitance()
+	if p.Ratio() == snn.RatioEqual {
+		return MulScalar(Mul(OneMinus(DivScalar(s, p.TauSyn)), syn), cInv)
+	}
+	k := p.TauMem * p.TauSyn / (p.TauMem - p.TauSyn) * cInv
+	return MulScalar(Sub(DivScalar(syn, p.TauSyn), DivScalar(mem, p.TauMem)), k)
+}
+
 // PSPDerivative is dPSP/ds, element-wise.
 func PSPDerivative(s *Node, p snn.LIF) *Node {
 	cInv := 1 / p.Capacitance()
