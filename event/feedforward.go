@@ -49,8 +49,6 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	ids := Reshape(Gather(Reshape(ConvertDType(in.Neuron, dtypes.Int32), batch*numIn, 1),
 		Reshape(Add(order, InsertAxes(MulScalar(Iota(g, shapes.Make(dtypes.Int32, batch), 0), float64(numIn)), 1)), batch*numIn, 1)),
 		batch, numIn)
-	rows := Gather(StopGradient(wIn), InsertAxes(ids, -1)) // [B, I, N]
-	rows = Where(BroadcastToDims(InsertAxes(isInput, 2), batch, numIn, numOut), rows, ZerosLike(rows))
 	tSafe := Where(isInput, sorted, ZerosLike(sorted))
 	// shiftLeft/shiftRight move a [B, I] row by one input, filling with fill.
 	fillColumn := func(fill *Node) *Node { return BroadcastToDims(fill, batch, 1) }
@@ -76,8 +74,23 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	// only decaying exponentials: any simulated duration stays finite.
 	gap := Sub(tSafe, shiftRight(tSafe, c(0)))
 	gap = Where(LogicalAnd(isInput, shiftRight(isInput, Const(g, false))), gap, ZerosLike(gap)) // 0 for the first input
-	// The states after each input, neurons first: [N, B, I].
-	stateV, stateI := scanInputs(gap, rows, p)
+	// The states after each input, neurons first: [N, B, I]. The state is
+	// linear in the weights: with fewer source neurons M than neurons N it
+	// is cheaper to scan each source's unit response ([M, B, I]) and weigh
+	// the responses by a product with W_in than to scan the N weighted sums.
+	var stateV, stateI *Node
+	numSrc := wIn.Shape().Dim(0)
+	if numSrc < numOut {
+		srcIDs := Iota(g, shapes.Make(dtypes.Int32, 1, 1, numSrc), 2)
+		unit := ConvertDType(LogicalAnd(Equal(InsertAxes(ids, -1), srcIDs), InsertAxes(isInput, -1)), dtype) // [B, I, M]
+		unitV, unitI := scanInputs(gap, unit, p)
+		w := StopGradient(wIn)
+		stateV, stateI = Einsum("mn,mbi->nbi", w, unitV), Einsum("mn,mbi->nbi", w, unitI)
+	} else {
+		rows := Gather(StopGradient(wIn), InsertAxes(ids, -1)) // [B, I, N]
+		rows = Where(BroadcastToDims(InsertAxes(isInput, 2), batch, numIn, numOut), rows, ZerosLike(rows))
+		stateV, stateI = scanInputs(gap, rows, p)
+	}
 	toBNI := func(x *Node) *Node { return TransposeAllDims(x, 1, 0, 2) }
 	stateVN, stateIN := toBNI(stateV), toBNI(stateI)
 	intervalStart := BroadcastToDims(InsertAxes(sorted, 1), batch, numOut, numIn)
