@@ -382,3 +382,45 @@ func TestPopulationCapacities(t *testing.T) {
 		})
 	}
 }
+
+// TestNeuronMajorFirstTimes checks the feed-forward layers' first spike
+// times, read from their neuron-major layout, against the general list's
+// Spikes.FirstTimes: same values and same gradients, with several slots per
+// neuron and with one.
+func TestNeuronMajorFirstTimes(t *testing.T) {
+	backend := testBackend(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, perNeuron := range []int{1, 3} {
+		for _, p := range lifKinds {
+			c := randomLIFCase(rng, "feed-forward", p, 3, 8, 4, 4, 4*perNeuron, false, 0, 2.5, 1.0)
+			t.Run(fmt.Sprintf("%s/%d per neuron", p.Ratio(), perNeuron), func(t *testing.T) {
+				cfg := LIFConfig{Neuron: c.p, Capacity: c.capacity}
+				exec, err := NewExec(backend, func(inT, inN, wIn *Node) []*Node {
+					out, _ := LIFSpikes(snn.Spikes{Time: inT, Neuron: inN}, wIn, nil, cfg)
+					fast, general := neuronMajorFirstTimes(out, c.numOut), out.FirstTimes(c.numOut)
+					finite := func(x *Node) *Node { return Where(IsFinite(x), x, ZerosLike(x)) }
+					coef := AddScalar(Iota(inT.Graph(), fast.Shape(), 1), 1)
+					gFast := Gradient(ReduceAllSum(Mul(finite(fast), coef)), wIn)[0]
+					gGeneral := Gradient(ReduceAllSum(Mul(finite(general), coef)), wIn)[0]
+					return []*Node{fast, general, gFast, gGeneral}
+				})
+				require.NoError(t, err)
+				outs, err := exec.Exec(
+					tensors.FromFlatDataAndDimensions(c.inTimes, c.batch, c.numSpikes),
+					tensors.FromFlatDataAndDimensions(c.inNeurons, c.batch, c.numSpikes),
+					tensors.FromFlatDataAndDimensions(c.wIn, c.numInNeurons, c.numOut))
+				require.NoError(t, err)
+				fast, general := tensors.MustCopyFlatData[float64](outs[0]), tensors.MustCopyFlatData[float64](outs[1])
+				require.Equal(t, general, fast)
+				spiking := 0
+				for _, v := range fast {
+					if !math.IsInf(v, 1) {
+						spiking++
+					}
+				}
+				require.Positive(t, spiking, "no neuron spiked: the case checks nothing")
+				require.Equal(t, tensors.MustCopyFlatData[float64](outs[3]), tensors.MustCopyFlatData[float64](outs[2]))
+			})
+		}
+	}
+}

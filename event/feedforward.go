@@ -74,25 +74,28 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 	// only decaying exponentials: any simulated duration stays finite.
 	gap := Sub(tSafe, shiftRight(tSafe, c(0)))
 	gap = Where(LogicalAnd(isInput, shiftRight(isInput, Const(g, false))), gap, ZerosLike(gap)) // 0 for the first input
-	// The states after each input, neurons first: [N, B, I]. The state is
-	// linear in the weights: with fewer source neurons M than neurons N it
-	// is cheaper to scan each source's unit response ([M, B, I]) and weigh
-	// the responses by a product with W_in than to scan the N weighted sums.
-	var stateV, stateI *Node
+	// The states after each input, [B, N, I]. The state is linear in the
+	// weights: with fewer source neurons M than neurons N it is cheaper to
+	// scan each source's unit response ([M, B, I]) and weigh the responses
+	// by W_in than to scan the N weighted sums. (A batched product: the
+	// pure-Go backend pads an unbatched one's contracted axis of size M to
+	// its block size, 3 ms per call.)
+	var stateVN, stateIN *Node
 	numSrc := wIn.Shape().Dim(0)
+	toBatchMajor := func(x *Node) *Node { return TransposeAllDims(x, 1, 0, 2) }
 	if numSrc < numOut {
 		srcIDs := Iota(g, shapes.Make(dtypes.Int32, 1, 1, numSrc), 2)
 		unit := ConvertDType(LogicalAnd(Equal(InsertAxes(ids, -1), srcIDs), InsertAxes(isInput, -1)), dtype) // [B, I, M]
 		unitV, unitI := scanInputs(gap, unit, p)
-		w := StopGradient(wIn)
-		stateV, stateI = Einsum("mn,mbi->nbi", w, unitV), Einsum("mn,mbi->nbi", w, unitI)
+		w := BroadcastToDims(InsertAxes(StopGradient(wIn), 0), batch, numSrc, numOut)
+		weigh := func(x *Node) *Node { return Einsum("bmn,bmi->bni", w, toBatchMajor(x)) }
+		stateVN, stateIN = weigh(unitV), weigh(unitI)
 	} else {
 		rows := Gather(StopGradient(wIn), InsertAxes(ids, -1)) // [B, I, N]
 		rows = Where(BroadcastToDims(InsertAxes(isInput, 2), batch, numIn, numOut), rows, ZerosLike(rows))
-		stateV, stateI = scanInputs(gap, rows, p)
+		stateV, stateI := scanInputs(gap, rows, p)
+		stateVN, stateIN = toBatchMajor(stateV), toBatchMajor(stateI)
 	}
-	toBNI := func(x *Node) *Node { return TransposeAllDims(x, 1, 0, 2) }
-	stateVN, stateIN := toBNI(stateV), toBNI(stateI)
 	intervalStart := BroadcastToDims(InsertAxes(sorted, 1), batch, numOut, numIn)
 	intervalEnd := BroadcastToDims(InsertAxes(next, 1), batch, numOut, numIn)
 	usable := BroadcastToDims(InsertAxes(isInput, 1), batch, numOut, numIn)
@@ -111,8 +114,8 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 		count := ReduceSum(ConvertDType(LessThan(intervalStart, InsertAxes(s, 2)), dtypes.Int32), 2) // [B, N]
 		pos := Max(Sub(count, OnesLike(count)), ZerosLike(count))
 		has := GreaterThan(count, ZerosLike(count))
-		v := Gather(stateV, Stack([]*Node{nIdx, bIdx, pos}, -1))
-		i := Gather(stateI, Stack([]*Node{nIdx, bIdx, pos}, -1))
+		v := Gather(stateVN, Stack([]*Node{bIdx, nIdx, pos}, -1))
+		i := Gather(stateIN, Stack([]*Node{bIdx, nIdx, pos}, -1))
 		at := Gather(tSafe, Stack([]*Node{bIdx, pos}, -1))
 		vs, _ := inputState(Where(has, s, at), at, v, i)
 		return Where(has, vs, ZerosLike(vs))
@@ -208,4 +211,17 @@ func scanInputs(gap, rows *Node, p snn.LIF) (v, i *Node) {
 		a, b, d = Mul(a, pa), Add(Mul(a, pb), Mul(b, pd)), Mul(d, pd)
 	}
 	return v, i
+}
+
+// neuronMajorFirstTimes is out.FirstTimes(numNeurons) for spikes in
+// simulateFeedForward's layout (neuron n in slots [n p, (n+1) p), in time
+// order): the minimum over each neuron's p slots, without the [B, K, N]
+// matching of the general list.
+func neuronMajorFirstTimes(out snn.Spikes, numNeurons int) *Node {
+	batch, capacity := out.Time.Shape().Dim(0), out.Time.Shape().Dim(1)
+	perNeuron := capacity / numNeurons
+	if perNeuron == 1 {
+		return out.Time
+	}
+	return ReduceMin(Reshape(out.Time, batch, numNeurons, perNeuron), 2)
 }

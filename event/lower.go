@@ -225,6 +225,7 @@ func (l *lowering) feedForward(pop *topology.Node) ([]topology.LoweredPopulation
 		var out snn.Spikes
 		cfg := LIFConfig{Neuron: *pop.Neuron, Capacity: pop.Capacity, Horizon: pop.Horizon}
 		in := l.concatSpikes(sources)
+		neuronMajor := false // out in simulateFeedForward's layout
 		if obs, ok := l.observed[pop.Name]; ok {
 			out = ObservedLIFSpikes(obs, in, w, nil, cfg)
 		} else {
@@ -238,13 +239,18 @@ func (l *lowering) feedForward(pop *topology.Node) ([]topology.LoweredPopulation
 			}
 			if plan.kind != topology.DelaySynaptic {
 				out, overflow = l.lifSpikes(in, w, nil, cfg)
+				neuronMajor = true
 			}
 			if plan.kind == topology.DelayDendritic {
-				out = ShiftSpikes(out, plan.delays)
+				out = ShiftSpikes(out, plan.delays) // one delay per neuron: the layout stays
 			}
 		}
 		l.spikes[pop.Name] = out
-		l.first[pop.Name] = out.FirstTimes(pop.Size)
+		if neuronMajor {
+			l.first[pop.Name] = neuronMajorFirstTimes(out, pop.Size)
+		} else {
+			l.first[pop.Name] = out.FirstTimes(pop.Size)
+		}
 	default:
 		panicf("event family: cannot lower node %q of kind %s", pop.Name, pop.Kind)
 	}
