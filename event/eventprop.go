@@ -153,6 +153,16 @@ func attachEventGradient(out, in snn.Spikes, wIn, wRec *Node, p snn.LIF, perNeur
 	// weightsAt gathers w[src neuron, n_k] as [B, S, K].
 	weightsAt := func(w, srcNeurons *Node) *Node {
 		num := srcNeurons.Shape().Dim(1)
+		if perNeuron > 0 {
+			// Slot k belongs to neuron k/perNeuron: whole rows of w, whose
+			// gradient scatters B S rows instead of B S K elements.
+			rows := Gather(w, InsertAxes(ConvertDType(srcNeurons, dtypes.Int32), -1)) // [B, S, N]
+			if perNeuron == 1 {
+				return rows
+			}
+			numOut := capacity / perNeuron
+			return Reshape(BroadcastToDims(InsertAxes(rows, -1), batch, num, numOut, perNeuron), batch, num, capacity)
+		}
 		idx := Stack([]*Node{
 			BroadcastToDims(InsertAxes(ConvertDType(srcNeurons, dtypes.Int32), 2), batch, num, capacity),
 			BroadcastToDims(InsertAxes(nOut, 1), batch, num, capacity),
