@@ -134,3 +134,40 @@ func TestSortRows(t *testing.T) {
 		}
 	}
 }
+
+// TestSortRowsPacked compares the packed float32 sort with the bitonic
+// network on values that stress the packing: ties, zeros, subnormals,
+// negatives, the largest float32, ±Inf and neighbouring float32 values, up
+// to the largest row it takes.
+func TestSortRowsPacked(t *testing.T) {
+	backend, _, err := NewBackend(DefaultBackend)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(3, 4))
+	special := []float32{0, math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, 2 * math.SmallestNonzeroFloat32,
+		math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.Inf(-1)), 1, math.Nextafter32(1, 2),
+		math.Nextafter32(1, 0), -1, math.Nextafter32(-1, 0), 0x1p-126, math.Nextafter32(0x1p-126, 0), 1e-30, -3.5e20}
+	for _, n := range []int{1, 7, 100, sortRowsPackedMaxColumns - 1} {
+		const rows = 4
+		x := make([]float32, rows*n)
+		for i := range x {
+			switch r := rng.Float64(); {
+			case r < 0.4:
+				x[i] = special[rng.IntN(len(special))]
+			case r < 0.7:
+				x[i] = float32(rng.IntN(5)) * 0.25 // ties
+			default:
+				x[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(20)-10)))
+			}
+		}
+		exec, err := NewExec(backend, func(x *Node) []*Node {
+			s, i := sortRowsPacked(x)
+			sb, ib := sortRowsBitonic(x)
+			return []*Node{s, i, sb, ib}
+		})
+		require.NoError(t, err)
+		outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, rows, n))
+		require.NoError(t, err)
+		require.Equal(t, tensors.MustCopyFlatData[float32](outs[2]), tensors.MustCopyFlatData[float32](outs[0]), "n=%d: values", n)
+		require.Equal(t, tensors.MustCopyFlatData[int32](outs[3]), tensors.MustCopyFlatData[int32](outs[1]), "n=%d: columns", n)
+	}
+}

@@ -16,10 +16,23 @@ import (
 // and, for each sorted position, the column it came from (int32). Equal
 // values keep their column order (the sort is stable). NaN is not allowed. Not
 // differentiable: use the returned indices to gather what needs gradients.
+//
+// Off XLA (the pure-Go backend runs every op apart), float32 rows of fewer
+// than 1024 columns are sorted as packed float64 keys instead
+// (sortRowsPacked): the same results (-0 comes back as +0) from a network
+// of three ops per stage, 2.5x faster for [64, 100].
 func SortRows(x *Node) (sorted, index *Node) {
 	if x.Rank() != 2 {
 		panic(fmt.Errorf("SortRows: x must be [rows, n], got %s", x.Shape()))
 	}
+	if x.DType() == dtypes.Float32 && x.Shape().Dim(1) < sortRowsPackedMaxColumns && !OnXLA(x.Graph()) {
+		return sortRowsPacked(x)
+	}
+	return sortRowsBitonic(x)
+}
+
+// sortRowsBitonic is SortRows by a bitonic network on the rows as they are.
+func sortRowsBitonic(x *Node) (sorted, index *Node) {
 	g := x.Graph()
 	rows, n := x.Shape().Dim(0), x.Shape().Dim(1)
 	m := 1
