@@ -1,6 +1,8 @@
 package event
 
 import (
+	"math"
+
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -97,7 +99,12 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 		stateVN, stateIN = toBatchMajor(stateV), toBatchMajor(stateI)
 	}
 	intervalStart := BroadcastToDims(InsertAxes(sorted, 1), batch, numOut, numIn)
-	intervalEnd := BroadcastToDims(InsertAxes(next, 1), batch, numOut, numIn)
+	// A crossing counts when it comes before the interval's end and at or
+	// before the horizon, in an interval that starts at an input: one
+	// comparison with the end capped at the horizon's next float (-Inf for
+	// the intervals past the horizon).
+	endCap := Where(isInput, Min(next, c(nextUp(dtype, horizon))), Infinity(g, dtype, -1))
+	intervalEnd := BroadcastToDims(InsertAxes(endCap, 1), batch, numOut, numIn)
 	usable := BroadcastToDims(InsertAxes(isInput, 1), batch, numOut, numIn)
 	// inputState returns v - leak and the current at times t >= the input
 	// times at, from the states after those inputs.
@@ -130,29 +137,26 @@ func simulateFeedForward(in snn.Spikes, wIn *Node, cfg LIFConfig) (out snn.Spike
 		// Each interval starts from the exact state at t0, its start or the
 		// end of the last clamp.
 		t0, v0, iIn := intervalStart, leak(stateVN), stateIN
-		var valid *Node
-		if round == 0 {
-			// No neuron has fired yet: every interval starts at its input
-			// with the input-driven state (evolving it by 0 and adding a zero
-			// reset offset would give the same values).
-			valid = usable
-		} else {
+		// No neuron has fired before round 0: every interval starts at its
+		// input with the input-driven state (evolving it by 0 and adding a
+		// zero reset offset would give the same values).
+		if round > 0 {
 			hasLast := GreaterThan(lastEnd, c(-farTime/2))
 			// Membrane offset left by the last reset: (v_reset - Vin(s)) at s.
 			vAtS := stateAt(Where(hasLast, lastEnd, ZerosLike(lastEnd)))
 			offset := Where(hasLast, Sub(c(p.Reset), leak(vAtS)), ZerosLike(vAtS))
 			s3 := BroadcastToDims(InsertAxes(lastEnd, 2), batch, numOut, numIn)
+			// An interval that ends before s3 gets t0 >= its end, so no
+			// crossing in it counts.
 			t0 = Where(usable, Max(intervalStart, s3), intervalStart)
-			vIn, iAt := inputState(t0, Where(usable, intervalStart, t0), stateVN, stateIN)
+			vIn, iAt := inputState(t0, intervalStart, stateVN, stateIN)
 			// Without a last reset s3 is -far: the decay underflows to 0 and
 			// multiplies a zero offset (no [B, N, I] mask per round).
 			decay := Exp(DivScalar(Sub(t0, s3), -p.TauMem))
 			v0, iIn = leak(Add(vIn, Mul(InsertAxes(offset, 2), decay))), iAt
-			valid = LogicalAnd(usable, GreaterThan(intervalEnd, s3))
 		}
 		candidate := Add(t0, NextCrossing(v0, iIn, p))
-		valid = LogicalAnd(valid, LessThan(candidate, intervalEnd))
-		valid = LogicalAnd(valid, LessOrEqual(candidate, c(horizon)))
+		valid := LessThan(candidate, intervalEnd)
 		// A neuron that did not fire in the last round fires no more.
 		spike := Where(alive, ReduceMin(Where(valid, candidate, inf), 2), BroadcastToDims(inf, batch, numOut)) // [B, N]
 		fired := IsFinite(spike)
@@ -224,4 +228,12 @@ func neuronMajorFirstTimes(out snn.Spikes, numNeurons int) *Node {
 		return out.Time
 	}
 	return ReduceMin(Reshape(out.Time, batch, numNeurons, perNeuron), 2)
+}
+
+// nextUp is the smallest value of dtype above v: x <= v is x < nextUp(v).
+func nextUp(dtype dtypes.DType, v float64) float64 {
+	if dtype == dtypes.Float32 {
+		return float64(math.Nextafter32(float32(v), float32(math.Inf(1))))
+	}
+	return math.Nextafter(v, math.Inf(1))
 }
