@@ -104,6 +104,10 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		for _, s := range p.sources {
 			rows += size(s)
 		}
+		if in, out := net.PoolOf(node.Name); in != nil {
+			p.pool = &poolGeometry{in: in, size: node.Pool.Size, max: node.Pool.Kind == topology.PoolMax}
+			rows = out[0] * out[1] * out[2]
+		}
 		if node.Kind == topology.KindConv2D {
 			c := net.ConvOf(node.Name)
 			p.conv = &convGeometry{in: c.In, kernel: node.Kernel, stride: node.ConvStride(), padding: node.Padding}
@@ -164,7 +168,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		for name, projs := range incoming {
 			ws := make([]*Node, len(projs))
 			for i, proj := range projs {
-				if proj.conv != nil || proj.sparse > 0 {
+				if proj.conv != nil || proj.sparse > 0 || proj.pool != nil {
 					ws = nil
 					break
 				}
@@ -212,16 +216,20 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 					x = snngraph.MatMulFastGrad(in, w)
 				} else {
 					for _, proj := range incoming[p.node.Name] {
+						in := inputs(proj)
+						if proj.pool != nil {
+							in = proj.pool.apply(in)
+						}
 						var y *Node
 						switch {
 						case proj.conv != nil:
-							y = proj.conv.apply(inputs(proj), proj.w)
+							y = proj.conv.apply(in, proj.w)
 						case proj.sparse > 0:
 							var lost *Node
-							y, lost = sparseMatMul(inputs(proj), proj.w, proj.sparse, !proj.data)
+							y, lost = sparseMatMul(in, proj.w, proj.sparse, !proj.data)
 							sparseLost = Add(sparseLost, ReduceAllSum(lost))
 						default:
-							y = snngraph.MatMulFastGrad(inputs(proj), proj.w)
+							y = snngraph.MatMulFastGrad(in, proj.w)
 						}
 						if x == nil {
 							x = y
@@ -408,6 +416,30 @@ func surrogateOf(s *topology.SurrogateSpec) Surrogate {
 	return Surrogate{Kind: kind, Scale: scale}
 }
 
+// poolGeometry is a projection's pooling (topology.Pool) of frames in
+// [channels, height, width], stored channels-last.
+type poolGeometry struct {
+	in   []int
+	size int
+	max  bool // max pooling, else the mean
+}
+
+// apply pools x [batch, h·w·c] (channels-last) to [batch, (h/k)·(w/k)·c]:
+// the windows are axes of a reshape (no slices, whose gradient the pure-Go
+// backend lacks), reduced by their maximum or mean.
+func (p *poolGeometry) apply(x *Node) *Node {
+	c, h, w, k := p.in[0], p.in[1], p.in[2], p.size
+	batch := x.Shape().Dim(0)
+	windows := Reshape(x, batch, h/k, k, w/k, k, c)
+	var y *Node
+	if p.max {
+		y = ReduceMax(windows, 2, 4)
+	} else {
+		y = ReduceMean(windows, 2, 4)
+	}
+	return Reshape(y, batch, (h/k)*(w/k)*c)
+}
+
 // convGeometry is a conv2d projection of a lowered network.
 type convGeometry struct {
 	in                      []int // [channels, height, width]
@@ -443,6 +475,7 @@ type lowerProj struct {
 	w       *Node
 	v       *context.Variable
 	conv    *convGeometry // nil: linear
+	pool    *poolGeometry // nil: the source's output as it is
 	sparse  int           // linear, > 0: sparse propagation keeping this many active sources (topology.Node.Sparse)
 	data    bool          // every source is data (inputs, bias): no gradient to them
 }

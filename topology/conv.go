@@ -65,6 +65,49 @@ func validateConv(p string, node Node, at func(path, format string, args ...any)
 	}
 }
 
+// Pool kinds.
+const (
+	PoolMax = "max"
+	PoolAvg = "avg"
+)
+
+// Pool is a projection's pooling of its source's frames: each channel's
+// non-overlapping Size x Size windows become their maximum (max) or mean
+// (avg), so frames [c, h, w] become [c, h/Size, w/Size]. h and w must be
+// multiples of Size: the whole frame is pooled.
+type Pool struct {
+	Kind string `json:"kind" yaml:"kind"`
+	Size int    `json:"size" yaml:"size"`
+}
+
+// validatePool checks a pool's own fields.
+func validatePool(p string, pool *Pool, at func(path, format string, args ...any)) {
+	if pool.Kind != PoolMax && pool.Kind != PoolAvg {
+		at(p+".pool.kind", "must be %q or %q, got %q", PoolMax, PoolAvg, pool.Kind)
+	}
+	if pool.Size < 1 {
+		at(p+".pool.size", "must be >= 1 (the side of the pooled windows), got %d", pool.Size)
+	}
+}
+
+// PoolOf returns the frames [channels, height, width] that the projection
+// of that name in a valid network pools, and what they pool to; nil, nil
+// when it does not pool.
+func (n *Network) PoolOf(name string) (in, out []int) {
+	node := n.Node(name)
+	if node.Pool == nil {
+		return nil, nil
+	}
+	shapes, _ := n.shapes()
+	in = shapes[n.Sources(name)[0]]
+	return in, pooled(in, node.Pool)
+}
+
+// pooled is the shape of frames in after pool.
+func pooled(in []int, pool *Pool) []int {
+	return []int{in[0], in[1] / pool.Size, in[2] / pool.Size}
+}
+
 // ConvStride is a conv2d node's stride (0 means 1).
 func (node *Node) ConvStride() int { return max(node.Stride, 1) }
 
@@ -75,11 +118,14 @@ type Conv struct {
 }
 
 // ConvOf returns the geometry of the conv2d node of that name in a valid
-// network.
+// network; In is after the node's pooling.
 func (n *Network) ConvOf(name string) Conv {
 	shapes, _ := n.shapes()
 	node := n.Node(name)
 	in := shapes[n.Sources(name)[0]]
+	if node.Pool != nil {
+		in = pooled(in, node.Pool)
+	}
 	return Conv{In: in, Out: convOut(in, node)}
 }
 
@@ -123,8 +169,36 @@ func (n *Network) shapes() (map[string][]int, *FieldError) {
 		}
 		node := n.Node(name)
 		p := fmt.Sprintf("nodes[%d] (%s)", index[name], name)
+		// poolSource is the frames a pooling projection sees: its source's,
+		// pooled.
+		poolSource := func() ([]int, *FieldError) {
+			srcs := n.Sources(name)
+			if len(srcs) != 1 {
+				return nil, &FieldError{Path: p + ".pool", Msg: fmt.Sprintf("projection %q pools the frames of one source, it has %d", name, len(srcs))}
+			}
+			if visiting[name] {
+				return nil, &FieldError{Path: p + ".pool", Msg: fmt.Sprintf("projection %q is part of a recurrent loop; a pooling projection is feed-forward", name)}
+			}
+			visiting[name] = true
+			in, err := shapeOf(srcs[0])
+			if err != nil {
+				return nil, err
+			}
+			if len(in) != 3 {
+				return nil, &FieldError{Path: p + ".pool", Msg: fmt.Sprintf("projection %q pools frames [channels, height, width]; its source %q has shape %s (a population has a frame shape only when a conv2d feeds it; an input gets one from its shape key)", name, srcs[0], fmtShape(in))}
+			}
+			if k := node.Pool.Size; k < 1 || in[1]%k != 0 || in[2]%k != 0 {
+				return nil, &FieldError{Path: p + ".pool.size", Msg: fmt.Sprintf("projection %q: pool size %d does not divide the %d x %d frames of %q, shape %s", name, k, in[1], in[2], srcs[0], fmtShape(in))}
+			}
+			return pooled(in, node.Pool), nil
+		}
 		var s []int
 		switch {
+		case node.Pool != nil && node.Kind == KindLinear:
+			if _, err := poolSource(); err != nil {
+				return nil, err
+			}
+			s = []int{node.Size}
 		case node.Kind == KindInput && node.Shape != nil:
 			s = node.Shape
 		case node.Kind == KindBias:
@@ -133,9 +207,15 @@ func (n *Network) shapes() (map[string][]int, *FieldError) {
 			if visiting[name] {
 				return nil, &FieldError{Path: p, Msg: fmt.Sprintf("conv2d %q is part of a recurrent loop; convolutions are feed-forward", name)}
 			}
-			visiting[name] = true
 			src := n.Sources(name)[0]
-			in, err := shapeOf(src)
+			var in []int
+			var err *FieldError
+			if node.Pool != nil {
+				in, err = poolSource()
+			} else {
+				visiting[name] = true
+				in, err = shapeOf(src)
+			}
 			if err != nil {
 				return nil, err
 			}

@@ -76,6 +76,16 @@ func TestConvNetworkErrors(t *testing.T) {
 			`conv2d "fc" turns "hidden" of shape [3, 3, 3] into shape [4, 3, 3], 36 neurons, but population "out" has size 4`},
 		{"shape and encoding", []string{"shape: [2, 8, 8]}", "shape: [2, 8, 8], encoding: {early: 0, late: 1}}"}, "network.nodes[0] (input).encoding", "give shape or encoding, not both"},
 		{"conv fields on a linear node", []string{"{name: fc, kind: linear,", "{name: fc, kind: linear, kernel: 3,"}, "network.nodes[3] (fc).kernel", "not used by a linear node"},
+		{"pool of an unknown kind", []string{"kind: conv2d,", "kind: conv2d, pool: {kind: min, size: 2},"}, "network.nodes[1] (conv).pool.kind", `must be "max" or "avg", got "min"`},
+		{"pool of size 0", []string{"kind: conv2d,", "kind: conv2d, pool: {kind: max, size: 0},"}, "network.nodes[1] (conv).pool.size", "must be >= 1"},
+		{"pool size that does not divide the frames", []string{"kind: conv2d,", "kind: conv2d, pool: {kind: max, size: 3},"}, "network.nodes[1] (conv).pool.size",
+			`projection "conv": pool size 3 does not divide the 8 x 8 frames of "input", shape [2, 8, 8]`},
+		{"pooled frames change the convolution", []string{"kind: conv2d,", "kind: conv2d, pool: {kind: avg, size: 2},"}, "network.nodes[2] (hidden).size",
+			`conv2d "conv" turns "input" of shape [2, 8, 8] into shape [3, 1, 1], 3 neurons, but population "hidden" has size 27`},
+		{"pool of flat spikes", []string{"shape: [2, 8, 8]}", "encoding: {early: 0, late: 1}}", "kind: conv2d,", "kind: conv2d, pool: {kind: max, size: 2},"}, "network.nodes[1] (conv).pool",
+			`projection "conv" pools frames [channels, height, width]; its source "input" has shape [128]`},
+		{"pool on a population", []string{"kind: discrete_lif,", "kind: discrete_lif, pool: {kind: max, size: 2},"}, "network.nodes[2] (hidden).pool", "only projections (linear, conv2d) pool"},
+		{"pool and sparse", []string{"{name: fc, kind: linear,", "{name: fc, kind: linear, sparse: 4, pool: {kind: max, size: 3},"}, "network.nodes[3] (fc).pool", "set sparse or pool, not both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := parseConvNet(t, tc.edits...).Validate("network")
@@ -94,8 +104,26 @@ func TestConvNetworkErrors(t *testing.T) {
 	}
 }
 
-// TestConvNeedsDiscrete refuses conv2d, frame inputs and sparse
-// propagation in event networks.
+// TestPoolNetwork pools the frames of a conv-fed population before a
+// linear projection (Conv2d -> LIF -> MaxPool -> flatten -> Linear) and of
+// an input before a conv2d.
+func TestPoolNetwork(t *testing.T) {
+	net := parseConvNet(t, "{name: fc, kind: linear,", "{name: fc, kind: linear, pool: {kind: max, size: 3},")
+	require.NoError(t, net.Validate("network"))
+	in, out := net.PoolOf("fc")
+	require.Equal(t, []int{3, 3, 3}, in)
+	require.Equal(t, []int{3, 1, 1}, out)
+	in, out = net.PoolOf("conv")
+	require.Nil(t, in)
+	require.Nil(t, out)
+
+	pooledInput := parseConvNet(t, "kind: conv2d,", "kind: conv2d, pool: {kind: avg, size: 2},", "stride: 2,", "stride: 1,", "size: 27", "size: 12")
+	require.NoError(t, pooledInput.Validate(""))
+	require.Equal(t, Conv{In: []int{2, 4, 4}, Out: []int{3, 2, 2}}, pooledInput.ConvOf("conv"))
+}
+
+// TestConvNeedsDiscrete refuses conv2d, frame inputs, sparse propagation
+// and pooling in event networks.
 func TestConvNeedsDiscrete(t *testing.T) {
 	net, err := yinYang().Done()
 	require.NoError(t, err)
@@ -103,11 +131,13 @@ func TestConvNeedsDiscrete(t *testing.T) {
 	to := net.Node("to_hidden")
 	require.NotNil(t, to)
 	to.Sparse = 8
+	to.Pool = &Pool{Kind: PoolMax, Size: 2}
 	net.Nodes = append(net.Nodes, Node{Name: "c", Kind: KindConv2D, Channels: 1, Kernel: 1, Init: &Init{Std: 1}})
 	err = net.Validate("")
 	require.ErrorContains(t, err, "nodes[6] (c).kind: conv2d projections belong to discrete networks")
 	require.ErrorContains(t, err, "nodes[0] (input).shape: frame inputs belong to discrete networks")
 	require.ErrorContains(t, err, "(to_hidden).sparse: sparse propagation belongs to discrete networks")
+	require.ErrorContains(t, err, "(to_hidden).pool: pooling belongs to discrete networks")
 }
 
 func unjoinTest(err error) []error {

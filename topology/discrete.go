@@ -122,6 +122,9 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 			if node.Sparse != 0 {
 				at(p+".sparse", "sparse propagation belongs to discrete networks (discrete_lif, discrete_li populations)")
 			}
+			if node.Pool != nil {
+				at(p+".pool", "pooling belongs to discrete networks (discrete_lif, discrete_li populations)")
+			}
 		}
 		return
 	}
@@ -139,6 +142,16 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 			at(p+".sparse", "must be >= 0 (active spikes kept per sample and step; 0: dense), got %d", node.Sparse)
 		case node.Sparse != 0 && node.Kind != KindLinear:
 			at(p+".sparse", "only linear projections propagate sparsely, not %s", node.Kind)
+		}
+		if node.Pool != nil {
+			switch {
+			case !IsProjection(node.Kind):
+				at(p+".pool", "only projections (linear, conv2d) pool their source's frames, not %s", node.Kind)
+			case node.Sparse != 0:
+				at(p+".pool", "a pooling projection propagates densely; set sparse or pool, not both")
+			default:
+				validatePool(p, node.Pool, at)
+			}
 		}
 		if !IsDiscrete(node.Kind) {
 			if node.Euler != nil {

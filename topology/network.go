@@ -169,6 +169,11 @@ type Node struct {
 	// pays on the pure-Go backend at spike densities of about 1 % (README,
 	// "Sparse against dense").
 	Sparse int `json:"sparse,omitempty" yaml:"sparse,omitempty"`
+	// Pool, on a projection of a discrete network whose one source has
+	// frames, pools those frames before the projection (snnax's
+	// MaxPool2d / AvgPool2d between a spiking layer and the next
+	// projection; topology/conv.go).
+	Pool *Pool `json:"pool,omitempty" yaml:"pool,omitempty"`
 
 	// Neuron holds a population's LIF parameters.
 	Neuron *snn.LIF `json:"neuron,omitempty" yaml:"neuron,omitempty"`
