@@ -63,16 +63,16 @@ var bpttOnGo = false
 // bpttApplies reports whether the graph runs on XLA (see bpttOnGo), a
 // gradient may be taken (a values-only graph, topology.ValuesOnlyParam, is
 // cheaper without the custom gradient's plumbing: an evaluation batch of
-// 736 took 2-3x longer through it), every projection is linear (not
-// pooling, not sparse) and every decay fixed: the networks lowerBPTT
-// handles.
+// 736 took 2-3x longer through it), every projection is plain (linear,
+// dense, without pooling, dropout or layer normalisation) and every decay
+// fixed: the networks lowerBPTT handles.
 func bpttApplies(ctx *context.Context, g *Graph, order []*lowerPop, incoming map[string][]lowerProj) bool {
 	if !bpttEnabled || topology.ValuesOnly(ctx, g) || !(snngraph.OnXLA(g) || bpttOnGo) {
 		return false
 	}
 	for _, projs := range incoming {
 		for _, p := range projs {
-			if p.conv != nil || p.sparse > 0 || p.pool != nil {
+			if !p.plain() {
 				return false
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	mllayers "github.com/gomlx/gomlx/pkg/ml/layers"
 
 	snngraph "github.com/gosnn/gosnn/graph"
 	"github.com/gosnn/gosnn/topology"
@@ -96,7 +97,8 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 			continue
 		}
 		target := net.Node(net.Targets(node.Name)[0])
-		p := lowerProj{name: node.Name, sources: net.Sources(node.Name), sparse: node.Sparse, data: true}
+		p := lowerProj{name: node.Name, sources: net.Sources(node.Name), sparse: node.Sparse, data: true,
+			dropout: node.Dropout, layerNorm: node.LayerNorm}
 		for _, s := range p.sources {
 			p.data = p.data && !topology.IsPopulation(net.Node(s).Kind)
 		}
@@ -168,7 +170,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		for name, projs := range incoming {
 			ws := make([]*Node, len(projs))
 			for i, proj := range projs {
-				if proj.conv != nil || proj.sparse > 0 || proj.pool != nil {
+				if !proj.plain() {
 					ws = nil
 					break
 				}
@@ -220,6 +222,9 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 						if proj.pool != nil {
 							in = proj.pool.apply(in)
 						}
+						if proj.dropout > 0 {
+							in = mllayers.DropoutStatic(ctx.In(proj.name), in, proj.dropout)
+						}
 						var y *Node
 						switch {
 						case proj.conv != nil:
@@ -230,6 +235,11 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 							sparseLost = Add(sparseLost, ReduceAllSum(lost))
 						default:
 							y = snngraph.MatMulFastGrad(in, proj.w)
+						}
+						if proj.layerNorm {
+							// One gain and offset for all steps: created at the
+							// first, reused after.
+							y = mllayers.LayerNormalization(ctx.In(proj.name).In("layer_norm").Checked(false), y, -1).Done()
 						}
 						if x == nil {
 							x = y
@@ -416,6 +426,13 @@ func surrogateOf(s *topology.SurrogateSpec) Surrogate {
 	return Surrogate{Kind: kind, Scale: scale}
 }
 
+// plain reports whether a projection is a dense linear product of its
+// sources as they are: the projections that share a stacked product and
+// that lowerBPTT handles.
+func (p lowerProj) plain() bool {
+	return p.conv == nil && p.sparse == 0 && p.pool == nil && p.dropout == 0 && !p.layerNorm
+}
+
 // poolGeometry is a projection's pooling (topology.Pool) of frames in
 // [channels, height, width], stored channels-last.
 type poolGeometry struct {
@@ -476,8 +493,11 @@ type lowerProj struct {
 	v       *context.Variable
 	conv    *convGeometry // nil: linear
 	pool    *poolGeometry // nil: the source's output as it is
-	sparse  int           // linear, > 0: sparse propagation keeping this many active sources (topology.Node.Sparse)
-	data    bool          // every source is data (inputs, bias): no gradient to them
+	dropout float64       // topology.Node.Dropout
+	// layerNorm normalises the projection's output (topology.Node.LayerNorm).
+	layerNorm bool
+	sparse    int  // linear, > 0: sparse propagation keeping this many active sources (topology.Node.Sparse)
+	data      bool // every source is data (inputs, bias): no gradient to them
 }
 
 // lowerPop is a population of a lowered network.

@@ -144,3 +144,91 @@ func floatsSum(xs []float64) float64 {
 	}
 	return s
 }
+
+// identityNet is input frames [3, 1, 1] -> fc -> LI read-out of 3 neurons
+// with both decays 0, whose membrane is then fc's output itself; fc's
+// weights are set to the identity.
+func identityNet(fc topology.Node) topology.Network {
+	fc.Name, fc.Kind, fc.Init = "fc", topology.KindLinear, &topology.Init{Std: 1}
+	return topology.Network{DT: 1, Steps: 10, Output: "out", Nodes: []topology.Node{
+		{Name: "input", Kind: topology.KindInput, Size: 3, Shape: []int{3, 1, 1}},
+		fc,
+		{Name: "out", Kind: topology.KindDiscreteLI, Size: 3, Euler: &topology.Euler{Decays: []float64{0, 0}}},
+	}, Edges: []topology.Edge{{From: "input", To: "fc"}, {From: "fc", To: "out"}}}
+}
+
+// runIdentityNet lowers net with fc's weights w [3, 3] on features
+// [batch, steps·3] and returns the read-out [batch, steps, 3], in a
+// training graph or not.
+func runIdentityNet(t *testing.T, net topology.Network, w, features []float64, batch int, training bool) []float64 {
+	t.Helper()
+	require.NoError(t, net.Validate(""))
+	ctx := context.New()
+	require.NoError(t, ctx.SetRNGStateFromSeed(3))
+	ctx.In("fc").VariableWithValue("weights", tensors.FromFlatDataAndDimensions(w, 3, 3))
+	exec, err := context.NewExec(testBackend(t), ctx.Checked(false), func(ctx *context.Context, x *Node) *Node {
+		ctx.SetTraining(x.Graph(), training)
+		return topology.Lower(ctx, &net, x).Readout
+	})
+	require.NoError(t, err)
+	out, err := exec.Exec1(tensors.FromFlatDataAndDimensions(features, batch, net.Steps*3))
+	require.NoError(t, err)
+	return tensors.MustCopyFlatData[float64](out)
+}
+
+// TestLowerDropout: while training, a projection with dropout p passes
+// each spike scaled by 1/(1-p) or drops it, about a fraction p of them;
+// outside training it passes them all.
+func TestLowerDropout(t *testing.T) {
+	const batch, p = 64, 0.3
+	eye := []float64{1, 0, 0, 0, 1, 0, 0, 0, 1}
+	ones := make([]float64, batch*10*3)
+	for i := range ones {
+		ones[i] = 1
+	}
+	net := identityNet(topology.Node{Dropout: p})
+	require.Equal(t, ones, runIdentityNet(t, net, eye, ones, batch, false))
+	got := runIdentityNet(t, net, eye, ones, batch, true)
+	dropped := 0
+	for _, v := range got {
+		if v == 0 {
+			dropped++
+		} else {
+			require.InDelta(t, 1/(1-p), v, 1e-6) // GoMLX's rate is a float32
+		}
+	}
+	require.InDelta(t, p, float64(dropped)/float64(len(got)), 0.05, "fraction dropped")
+}
+
+// TestLowerLayerNorm: a projection with layer_norm gives, at every step,
+// its output normalised over the target's neurons (gain 1, offset 0 at
+// the start; GoMLX's epsilon 1e-3), whatever the weights' scale.
+func TestLowerLayerNorm(t *testing.T) {
+	const batch, steps = 4, 10
+	rng := rand.New(rand.NewPCG(13, 14))
+	w := make([]float64, 9)
+	for i := range w {
+		w[i] = 3 * rng.NormFloat64()
+	}
+	features := make([]float64, batch*steps*3)
+	for i := range features {
+		features[i] = float64(rng.IntN(2))
+	}
+	got := runIdentityNet(t, identityNet(topology.Node{LayerNorm: true}), w, features, batch, true)
+	for r := range batch * steps {
+		y := make([]float64, 3)
+		for j := range 3 {
+			for i := range 3 {
+				y[j] += features[r*3+i] * w[i*3+j]
+			}
+		}
+		mean := (y[0] + y[1] + y[2]) / 3
+		variance := 0.0
+		for _, v := range y {
+			variance += (v - mean) * (v - mean) / 3
+		}
+		for j := range 3 {
+			require.InDelta(t, (y[j]-mean)/math.Sqrt(variance+1e-3), got[r*3+j], 1e-9, "row %d neuron %d", r, j)
+		}
+	}
+}

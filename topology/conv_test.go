@@ -85,6 +85,9 @@ func TestConvNetworkErrors(t *testing.T) {
 		{"pool of flat spikes", []string{"shape: [2, 8, 8]}", "encoding: {early: 0, late: 1}}", "kind: conv2d,", "kind: conv2d, pool: {kind: max, size: 2},"}, "network.nodes[1] (conv).pool",
 			`projection "conv" pools frames [channels, height, width]; its source "input" has shape [128]`},
 		{"pool on a population", []string{"kind: discrete_lif,", "kind: discrete_lif, pool: {kind: max, size: 2},"}, "network.nodes[2] (hidden).pool", "only projections (linear, conv2d) pool"},
+		{"dropout of 1", []string{"{name: fc, kind: linear,", "{name: fc, kind: linear, dropout: 1,"}, "network.nodes[3] (fc).dropout", "must be in [0, 1)"},
+		{"dropout on a population", []string{"kind: discrete_lif,", "kind: discrete_lif, dropout: 0.5,"}, "network.nodes[2] (hidden).dropout", "only projections (linear, conv2d) take dropout"},
+		{"layer_norm on a population", []string{"kind: discrete_li,", "kind: discrete_li, layer_norm: true,"}, "network.nodes[4] (out).layer_norm", "only projections (linear, conv2d) take dropout and layer_norm"},
 		{"pool and sparse", []string{"{name: fc, kind: linear,", "{name: fc, kind: linear, sparse: 4, pool: {kind: max, size: 3},"}, "network.nodes[3] (fc).pool", "set sparse or pool, not both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,8 +125,8 @@ func TestPoolNetwork(t *testing.T) {
 	require.Equal(t, Conv{In: []int{2, 4, 4}, Out: []int{3, 2, 2}}, pooledInput.ConvOf("conv"))
 }
 
-// TestConvNeedsDiscrete refuses conv2d, frame inputs, sparse propagation
-// and pooling in event networks.
+// TestConvNeedsDiscrete refuses conv2d, frame inputs, sparse propagation,
+// pooling, dropout and layer normalisation in event networks.
 func TestConvNeedsDiscrete(t *testing.T) {
 	net, err := yinYang().Done()
 	require.NoError(t, err)
@@ -132,12 +135,15 @@ func TestConvNeedsDiscrete(t *testing.T) {
 	require.NotNil(t, to)
 	to.Sparse = 8
 	to.Pool = &Pool{Kind: PoolMax, Size: 2}
+	to.Dropout, to.LayerNorm = 0.1, true
 	net.Nodes = append(net.Nodes, Node{Name: "c", Kind: KindConv2D, Channels: 1, Kernel: 1, Init: &Init{Std: 1}})
 	err = net.Validate("")
 	require.ErrorContains(t, err, "nodes[6] (c).kind: conv2d projections belong to discrete networks")
 	require.ErrorContains(t, err, "nodes[0] (input).shape: frame inputs belong to discrete networks")
 	require.ErrorContains(t, err, "(to_hidden).sparse: sparse propagation belongs to discrete networks")
 	require.ErrorContains(t, err, "(to_hidden).pool: pooling belongs to discrete networks")
+	require.ErrorContains(t, err, "(to_hidden).dropout: dropout belongs to discrete networks")
+	require.ErrorContains(t, err, "(to_hidden).layer_norm: layer normalisation belongs to discrete networks")
 }
 
 func unjoinTest(err error) []error {

@@ -125,6 +125,12 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 			if node.Pool != nil {
 				at(p+".pool", "pooling belongs to discrete networks (discrete_lif, discrete_li populations)")
 			}
+			if node.Dropout != 0 {
+				at(p+".dropout", "dropout belongs to discrete networks (discrete_lif, discrete_li populations)")
+			}
+			if node.LayerNorm {
+				at(p+".layer_norm", "layer normalisation belongs to discrete networks (discrete_lif, discrete_li populations)")
+			}
 		}
 		return
 	}
@@ -142,6 +148,16 @@ func (n *Network) validateDiscrete(at func(path, format string, args ...any)) {
 			at(p+".sparse", "must be >= 0 (active spikes kept per sample and step; 0: dense), got %d", node.Sparse)
 		case node.Sparse != 0 && node.Kind != KindLinear:
 			at(p+".sparse", "only linear projections propagate sparsely, not %s", node.Kind)
+		}
+		switch {
+		case (node.Dropout != 0 || node.LayerNorm) && !IsProjection(node.Kind):
+			field := "dropout"
+			if node.Dropout == 0 {
+				field = "layer_norm"
+			}
+			at(p+"."+field, "only projections (linear, conv2d) take dropout and layer_norm, not %s", node.Kind)
+		case !(node.Dropout >= 0 && node.Dropout < 1):
+			at(p+".dropout", "must be in [0, 1) (the probability of dropping a spike), got %g", node.Dropout)
 		}
 		if node.Pool != nil {
 			switch {

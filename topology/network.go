@@ -174,6 +174,16 @@ type Node struct {
 	// MaxPool2d / AvgPool2d between a spiking layer and the next
 	// projection; topology/conv.go).
 	Pool *Pool `json:"pool,omitempty" yaml:"pool,omitempty"`
+	// Dropout, on a projection of a discrete network, zeroes each of its
+	// sources' spikes (after Pool) with this probability at every step
+	// while training, the others scaled by 1/(1 - Dropout); evaluation
+	// takes them all (GoMLX's layers.DropoutStatic, as discrete.Dropout).
+	Dropout float64 `json:"dropout,omitempty" yaml:"dropout,omitempty"`
+	// LayerNorm, on a projection of a discrete network, normalises its
+	// output at every step over the target population's neurons, with a
+	// learned gain and offset (GoMLX's layers.LayerNormalization, as
+	// discrete.LayerNorm; Ba, Kiros & Hinton 2016).
+	LayerNorm bool `json:"layer_norm,omitempty" yaml:"layer_norm,omitempty"`
 
 	// Neuron holds a population's LIF parameters.
 	Neuron *snn.LIF `json:"neuron,omitempty" yaml:"neuron,omitempty"`

@@ -278,6 +278,7 @@ func NewTrainer(backend backends.Backend, cfg Config, numInputs, numClasses int)
 	opt := newOptimizer(cfg)
 	var err error
 	t.trainStep, err = mlctx.NewExecAny(backend, t.ctx, func(ctx *mlctx.Context, x, labels, mask *Node) []*Node {
+		ctx.SetTraining(x.Graph(), true) // dropout acts in this graph only
 		net := t.network(ctx, x)
 		out := net.Readout
 		perSample := t.perSample(net, labels)
