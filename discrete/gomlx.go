@@ -171,12 +171,20 @@ func convPatches(x *Node, k, stride int) *Node {
 // GoMLX's MaxPool, whose gradient (SelectAndScatterMax) the pure-Go
 // backend does not implement.
 func MaxPool2D(window int) *Func {
-	return NewFunc("max_pool", func(_ *context.Context, x *Node) *Node { return ReduceMax(poolWindows(x, window), 2, 4) })
+	return NewFunc("max_pool", func(_ *context.Context, x *Node) *Node { return pool2D(x, window, true) })
 }
 
 // MeanPool2D averages over non-overlapping windows, as MaxPool2D.
 func MeanPool2D(window int) *Func {
-	return NewFunc("mean_pool", func(_ *context.Context, x *Node) *Node { return ReduceMean(poolWindows(x, window), 2, 4) })
+	return NewFunc("mean_pool", func(_ *context.Context, x *Node) *Node { return pool2D(x, window, false) })
+}
+
+// pool2D is MaxPool2D (max) or MeanPool2D of x [batch, h, w, c].
+func pool2D(x *Node, k int, max bool) *Node {
+	if max {
+		return ReduceMax(poolWindows(x, k), 2, 4)
+	}
+	return ReduceMean(poolWindows(x, k), 2, 4)
 }
 
 // poolWindows reshapes [batch, h, w, c] to [batch, h/k, k, w/k, k, c].

@@ -11,7 +11,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	mllayers "github.com/gomlx/gomlx/pkg/ml/layers"
 
 	snngraph "github.com/gosnn/gosnn/graph"
 	"github.com/gosnn/gosnn/topology"
@@ -223,7 +222,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 							in = proj.pool.apply(in)
 						}
 						if proj.dropout > 0 {
-							in = mllayers.DropoutStatic(ctx.In(proj.name), in, proj.dropout)
+							_, in = Dropout(proj.dropout).Step(ctx.In(proj.name), nil, in)
 						}
 						var y *Node
 						switch {
@@ -239,7 +238,7 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 						if proj.layerNorm {
 							// One gain and offset for all steps: created at the
 							// first, reused after.
-							y = mllayers.LayerNormalization(ctx.In(proj.name).In("layer_norm").Checked(false), y, -1).Done()
+							_, y = LayerNorm().Step(ctx.In(proj.name).In("layer_norm").Checked(false), nil, y)
 						}
 						if x == nil {
 							x = y
@@ -291,9 +290,11 @@ func Lower(ctx *context.Context, net *topology.Network, features *Node) topology
 		// Read from the time-major trace where there is one: XLA copied the
 		// transposed trace for the reduction (5 % of the compiled kernels'
 		// time of a BPTT training step of jaxsnn_yinyang_discrete).
-		first := firstSpikeTimes(trace, 1, net.DT)
+		var first *Node
 		if tm, ok := timeMajor[p.node.Name]; ok {
 			first = firstSpikeTimes(tm, 0, net.DT)
+		} else {
+			first = firstSpikeTimes(trace, 1, net.DT)
 		}
 		lp := topology.LoweredPopulation{Name: p.node.Name, FirstTimes: first, Spikes: trace, MaxMissing: p.node.MaxMissing}
 		for _, proj := range incoming[p.node.Name] {
@@ -441,20 +442,12 @@ type poolGeometry struct {
 	max  bool // max pooling, else the mean
 }
 
-// apply pools x [batch, h·w·c] (channels-last) to [batch, (h/k)·(w/k)·c]:
-// the windows are axes of a reshape (no slices, whose gradient the pure-Go
-// backend lacks), reduced by their maximum or mean.
+// apply pools x [batch, h·w·c] (channels-last) to [batch, (h/k)·(w/k)·c],
+// as Sequential's MaxPool2D and MeanPool2D do.
 func (p *poolGeometry) apply(x *Node) *Node {
-	c, h, w, k := p.in[0], p.in[1], p.in[2], p.size
+	c, h, w := p.in[0], p.in[1], p.in[2]
 	batch := x.Shape().Dim(0)
-	windows := Reshape(x, batch, h/k, k, w/k, k, c)
-	var y *Node
-	if p.max {
-		y = ReduceMax(windows, 2, 4)
-	} else {
-		y = ReduceMean(windows, 2, 4)
-	}
-	return Reshape(y, batch, (h/k)*(w/k)*c)
+	return Reshape(pool2D(Reshape(x, batch, h, w, c), p.size, p.max), batch, -1)
 }
 
 // convGeometry is a conv2d projection of a lowered network.

@@ -105,34 +105,40 @@ func CustomVJPs(values, inputs []*Node, vjp func(cotangents []*Node) []*Node) []
 		panic(fmt.Errorf("CustomVJPs: no values"))
 	}
 	g, dtype := values[0].Graph(), values[0].DType()
-	flat := make([]*Node, len(inputs))
+	for i, v := range values {
+		if v.DType() != dtype {
+			panic(fmt.Errorf("CustomVJPs: value %d is %s, want dtype %s like value 0", i, v.Shape(), dtype))
+		}
+	}
 	for i, x := range inputs {
 		if x.DType() != dtype {
 			panic(fmt.Errorf("CustomVJPs: input %d is %s, want dtype %s like the values", i, x.Shape(), dtype))
 		}
-		flat[i] = Reshape(x, x.Shape().Size())
 	}
 	if !OnXLA(g) {
+		// starts[i] is value i's offset in the concatenation.
+		starts := make([]int, len(values)+1)
 		parts := make([]*Node, len(values))
 		for i, v := range values {
 			parts[i] = Reshape(v, v.Shape().Size())
+			starts[i+1] = starts[i] + v.Shape().Size()
 		}
 		all := CustomVJP(Concatenate(parts, 0), inputs, func(cot *Node) []*Node {
 			cots := make([]*Node, len(values))
-			start := 0
 			for i, v := range values {
-				cots[i] = Reshape(Slice(cot, AxisRange(start, start+v.Shape().Size())), v.Shape().Dimensions...)
-				start += v.Shape().Size()
+				cots[i] = Reshape(Slice(cot, AxisRange(starts[i], starts[i+1])), v.Shape().Dimensions...)
 			}
 			return vjp(cots)
 		})
 		out := make([]*Node, len(values))
-		start := 0
 		for i, v := range values {
-			out[i] = Reshape(TakeFlat(all, start, start+v.Shape().Size()), v.Shape().Dimensions...)
-			start += v.Shape().Size()
+			out[i] = Reshape(TakeFlat(all, starts[i], starts[i+1]), v.Shape().Dimensions...)
 		}
 		return out
+	}
+	flat := make([]*Node, len(inputs))
+	for i, x := range inputs {
+		flat[i] = Reshape(x, x.Shape().Size())
 	}
 	recorded := make([]*Node, len(values))
 	packed := IdentityWithCustomGradient(Concatenate(flat, 0), func(_, _ *Node) *Node {
@@ -151,9 +157,6 @@ func CustomVJPs(values, inputs []*Node, vjp func(cotangents []*Node) []*Node) []
 	anchor := Slice(packed, AxisRange(0, 1))
 	out := make([]*Node, len(values))
 	for i, v := range values {
-		if v.DType() != dtype {
-			panic(fmt.Errorf("CustomVJPs: value %d is %s, want dtype %s like value 0", i, v.Shape(), dtype))
-		}
 		shape := v.Shape()
 		always := Const(g, true)
 		if !shape.IsScalar() {
