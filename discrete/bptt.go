@@ -238,10 +238,10 @@ func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*l
 				bp.v1[t], bp.s[t], bp.outs[t] = v1, s, s
 				states = append(states, bp.state)
 			}
-			if len(states) > 0 && bpttBarrierEvery > 0 && (t+1)%bpttBarrierEvery == 0 && t+1 < steps {
+			if len(states) > 0 && bpttBarrierEvery > 0 && t+1 < steps {
 				for _, bp := range pops {
 					if st, ok := bp.state.(LIFState); ok {
-						st.V, st.I = pairBarrier(st.V, st.I)
+						st.V, st.I = pairSumBarrier(st.V, st.I)
 						bp.state = st
 					}
 				}
@@ -271,19 +271,23 @@ func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*l
 	return traces, timeMajors
 }
 
-// bpttBarrierEvery is how often (in steps) the states of lowerBPTT's loop,
-// and the cotangents of its backward pass, pass a fusion barrier on XLA
-// (see barrierEvery); $GOSNN_BPTT_BARRIER overrides it (0: never). Every
-// second step: XLA then fuses two steps' element-wise work into one
-// kernel, and a barrier's product and its kernels cost more than
-// recomputing one step. A training step of jaxsnn_yinyang_discrete on
-// xla:cpu, the variants built in one process and timed interleaved (150
-// calls each, 2-core machine, 2026-12-03), median (minimum): every step
-// 14.1-14.9 ms (11.5-12.1), every 2 11.3-11.7 (8.6-8.8), every 3 12.5
-// (10.0); compile +0.3 s. The barriers' two states as separate products
-// ([batch, n] each, no stacking) were slower (13.3 ms), and so was
-// splitting the batch into two independent chains of steps, which XLA's
-// CPU runtime may run side by side (11.8-12.8 ms).
+// bpttBarrierEvery is how often (in steps) the cotangents of lowerBPTT's
+// backward pass pass a fusion barrier on XLA (see barrierEvery), graph.Barrier's
+// product with the identity; the forward loop's states pass
+// graph.SumBarrier at every step instead. $GOSNN_BPTT_BARRIER overrides
+// it (0: no barrier in either loop). Every second step: XLA then fuses
+// two steps' element-wise work into one kernel, and a barrier's product
+// and its kernels cost more than recomputing one step. A training step of
+// jaxsnn_yinyang_discrete on xla:cpu, the variants built in one process
+// and timed interleaved (150 calls each, 2-core machine, 2026-12-03),
+// median (minimum), with products in both loops: every step 14.1-14.9 ms
+// (11.5-12.1), every 2 11.3-11.7 (8.6-8.8), every 3 12.5 (10.0); compile
+// +0.3 s. The barriers' two states as separate products ([batch, n]
+// each, no stacking) were slower (13.3 ms), and so was splitting the
+// batch into two independent chains of steps, which XLA's CPU runtime may
+// run side by side (11.8-12.8 ms). Later, with the forward loop's sums at
+// every step: products every 2 steps in the backward loop 9.2 ms, every
+// step 11.7; sums every step 10.9, every 2 10.3.
 var bpttBarrierEvery = func() int {
 	if v, err := strconv.Atoi(os.Getenv("GOSNN_BPTT_BARRIER")); err == nil {
 		return v
@@ -300,6 +304,14 @@ func pairBarrier(a, b *Node) (*Node, *Node) {
 	batch, n := a.Shape().Dim(0), a.Shape().Dim(1)
 	pair := snngraph.Barrier(Reshape(Stack([]*Node{a, b}, 0), 2*batch, n))[0]
 	return Slice(pair, AxisRange(0, batch)), Slice(pair, AxisRange(batch, 2*batch))
+}
+
+// pairSumBarrier passes a and b [batch, n] through one graph.SumBarrier,
+// stacked as [2, batch, n].
+func pairSumBarrier(a, b *Node) (*Node, *Node) {
+	batch, n := a.Shape().Dim(0), a.Shape().Dim(1)
+	pair := snngraph.SumBarrier(Stack([]*Node{a, b}, 0))
+	return Reshape(Slice(pair, AxisRange(0, 1)), batch, n), Reshape(Slice(pair, AxisRange(1, 2)), batch, n)
 }
 
 // liOverTime is LIStep over all steps at once (zero initial state, fixed

@@ -78,6 +78,33 @@ func materialize(nodes []*Node, differentiable bool) []*Node {
 	return out
 }
 
+// SumBarrier returns x unchanged in value, computed once into its own
+// buffer on the XLA backend: it is x + 0, summed over a new axis of size 2
+// whose second entry is zero. XLA's CPU compiler turns that into a
+// pad-and-reduce loop kernel whose result its consumers read, instead of
+// fusing x's element-wise producers into each of them. Unlike Barrier it
+// needs no product with the identity, no concatenation of its inputs and
+// no copies of their slices: one kernel instead of three. x may have any
+// shape; -0 becomes +0, and subnormals flush to zero as in XLA's other
+// CPU kernels. No gradient passes through, on any backend (for graphs that
+// build their own backward pass); other backends get x back otherwise as
+// it is.
+//
+// The forward loop of discrete.Lower's hand-written BPTT passes its states
+// through it at every step: a training step of jaxsnn_yinyang_discrete on
+// xla:cpu took 8.7 ms against 9.8 ms with Barrier every second step
+// (interleaved in one process, 150 calls each, medians; 2-core machine,
+// 2026-12-03). Its backward loop stays with Barrier: there the sum was
+// slower (10.3 against 9.3 ms).
+func SumBarrier(x *Node) *Node {
+	x = StopGradient(x)
+	if !OnXLA(x.Graph()) {
+		return x
+	}
+	x = InsertAxes(x, 0)
+	return ReduceSum(Concatenate([]*Node{x, ZerosLike(x)}, 0), 0)
+}
+
 // barrierWidth is the width k of the identity in identityProduct. A
 // product with the whole width n, [batch, n]·[n, n], cost as much as a step
 // of the network it isolates; with k = 8 a barrier every step made the
