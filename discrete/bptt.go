@@ -272,10 +272,10 @@ func lowerBPTT(g *Graph, dtype dtypes.DType, layers []topology.Layer, order []*l
 }
 
 // bpttBarrierEvery is how often (in steps) the cotangents of lowerBPTT's
-// backward pass pass a fusion barrier on XLA (see barrierEvery), graph.Barrier's
-// product with the identity; the forward loop's states pass
-// graph.SumBarrier at every step instead. $GOSNN_BPTT_BARRIER overrides
-// it (0: no barrier in either loop). Every second step: XLA then fuses
+// backward pass go through a fusion barrier on XLA (see barrierEvery):
+// graph.Barrier, a product with the identity. The forward loop's states go
+// through graph.SumBarrier at every step instead. $GOSNN_BPTT_BARRIER
+// overrides it (0: no barrier in either loop). Every second step: XLA then fuses
 // two steps' element-wise work into one kernel, and a barrier's product
 // and its kernels cost more than recomputing one step. A training step of
 // jaxsnn_yinyang_discrete on xla:cpu, the variants built in one process

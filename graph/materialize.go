@@ -95,7 +95,7 @@ func materialize(nodes []*Node, differentiable bool) []*Node {
 // xla:cpu took 8.7 ms against 9.8 ms with Barrier every second step
 // (interleaved in one process, 150 calls each, medians; 2-core machine,
 // 2026-12-03). Its backward loop stays with Barrier: there the sum was
-// slower (10.3 against 9.3 ms).
+// slower (10.3 against 9.2 ms).
 func SumBarrier(x *Node) *Node {
 	x = StopGradient(x)
 	if !OnXLA(x.Graph()) {
